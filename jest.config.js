@@ -1,0 +1,7 @@
+/** Every Jest project of the workspace; `npm test` runs them all. */
+module.exports = {
+  projects: [
+    '<rootDir>/projects/ngx-jot/jest.config.js',
+    '<rootDir>/projects/ngx-jot/jest.zone.config.js',
+  ],
+};

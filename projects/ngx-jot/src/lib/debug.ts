@@ -1,0 +1,49 @@
+import type { HttpRequest } from '@angular/common/http';
+import { inject } from '@angular/core';
+
+import { JOT_CONFIG, JOT_DEBUG, type JotVerdict } from './tokens';
+import { JotFeatureKind, type JotFeature } from './provide-jot';
+import { isDevMode } from './errors';
+import { originOf } from './origin-policy';
+
+/**
+ * Logs, in dev mode, for each request whether the token was attached and why not: the answer
+ * to "why was my token not sent". Does nothing in production builds.
+ *
+ * @usageNotes
+ * ```ts
+ * provideJot({ loginUrl: '/authenticate' }, withJotDebug())
+ * ```
+ */
+export function withJotDebug(): JotFeature<JotFeatureKind.Debug> {
+  return {
+    ɵkind: JotFeatureKind.Debug,
+    ɵproviders: isDevMode()
+      ? [
+          {
+            provide: JOT_DEBUG,
+            useFactory: () => {
+              const config = inject(JOT_CONFIG);
+              return (req: HttpRequest<unknown>, verdict: JotVerdict) => {
+                const why: Record<JotVerdict, () => string> = {
+                  attached: () => 'token attached',
+                  skip: () => 'not attached: JOT_SKIP set',
+                  'header-set': () => `not attached: the request already has a ${config.headerName} header`,
+                  'no-token': () => 'not attached: no token yet',
+                  expired: () => 'not attached: the token expired and cannot be refreshed',
+                  excluded: () => {
+                    const hit = config.excludedUrls.find((e) => (typeof e === 'string' ? req.url.startsWith(e) : e.test(req.url)));
+                    return `not attached: excluded by ${String(hit ?? 'excludedUrls')}`;
+                  },
+                  origin: () =>
+                    `not attached: origin ${originOf(req.url, globalThis.document?.baseURI) ?? '(unparsable URL)'} not in allowedOrigins ` +
+                    `[${[...config.origins, ...config.originPatterns.map(String)].join(', ')}]`,
+                };
+                console.debug(`ngx-jot: ${req.method} ${req.url.split('?')[0]}: ${why[verdict]()}`);
+              };
+            },
+          },
+        ]
+      : [],
+  };
+}

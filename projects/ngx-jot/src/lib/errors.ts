@@ -1,0 +1,43 @@
+/** What went wrong, as a stable string a caller can switch on. */
+export type JotErrorCode = 'invalid-token-response' | 'refresh-failed' | 'no-refresh-token' | 'config';
+
+/**
+ * The one error type of ngx-jot. Its message starts with `ngx-jot:` and says what to change.
+ *
+ * @usageNotes
+ * ```ts
+ * auth.login(creds).subscribe({
+ *   error: (e) => (e instanceof JotError ? showBug(e.code) : showWrongPassword(e)),
+ * });
+ * ```
+ */
+export class JotError extends Error {
+  override readonly name = 'JotError';
+
+  constructor(
+    /** Stable code of the failure. */
+    readonly code: JotErrorCode,
+    message: string,
+    /** The underlying error (an `HttpErrorResponse`, a storage exception), when there is one. */
+    override readonly cause?: unknown,
+  ) {
+    super(`ngx-jot: ${message}`);
+  }
+}
+
+/** Dev-mode check that survives builds without Angular's global (`ngDevMode` undefined = dev). */
+export function isDevMode(): boolean {
+  return typeof ngDevMode === 'undefined' || !!ngDevMode;
+}
+
+/** Warns in dev mode only, and once per distinct message per `seen` set (kept by the caller's injector). */
+export function warnOnce(seen: Set<string>, message: string): void {
+  if (isDevMode() && !seen.has(message)) {
+    seen.add(message);
+    console.warn(`ngx-jot: ${message}`);
+  }
+}
+
+export function configError(message: string): JotError {
+  return new JotError('config', message);
+}

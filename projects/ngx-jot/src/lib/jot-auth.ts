@@ -1,0 +1,372 @@
+import { DOCUMENT, isPlatformBrowser } from '@angular/common';
+import { HttpClient, HttpContext, type HttpRequest } from '@angular/common/http';
+import {
+  DestroyRef,
+  Injectable,
+  Injector,
+  NgZone,
+  PLATFORM_ID,
+  computed,
+  inject,
+  signal,
+  type Signal,
+} from '@angular/core';
+import { Router } from '@angular/router';
+import type { JwtPayload } from 'jwt-decode';
+import { Observable, Subject, defer, map, throwError } from 'rxjs';
+
+import type { JotLogoutReason, JotTokens, ResolvedJotConfig } from './config';
+import { JOT_SKIP } from './context';
+import { JotError, configError, warnOnce } from './errors';
+import { OriginPolicy } from './origin-policy';
+import { isPromise, type JotRecord } from './storage';
+import { toSession, type JotSession } from './token';
+import {
+  JOT_CONFIG,
+  JOT_CROSS_TAB,
+  JOT_DEBUG,
+  JOT_REFRESHER,
+  JOT_STORAGE,
+  type JotCrossTab,
+  type JotHost,
+  type JotRefresher,
+  type JotVerdict,
+} from './tokens';
+
+/** What `JotAuth.events` emits. */
+export type JotEvent =
+  | { readonly type: 'login'; readonly source: 'user' | 'set-tokens' | 'other-tab' }
+  | { readonly type: 'logout'; readonly reason: JotLogoutReason }
+  | { readonly type: 'refresh-start' }
+  | { readonly type: 'refresh-success' }
+  | { readonly type: 'refresh-failure'; readonly error: unknown };
+
+/** Options of `JotAuth.login()`. */
+export interface JotLoginOptions {
+  /** Keep this session in local storage (survives closing the browser), whatever the configured storage. */
+  remember?: boolean;
+}
+
+/** Options of `JotAuth.logout()`. */
+export interface JotLogoutOptions {
+  /** Recorded in the `logout` event. Default `'user'`. */
+  reason?: JotLogoutReason;
+  /** Navigate to `loginRoute` afterwards (with `returnUrl` when the current route is protected). */
+  redirect?: boolean;
+}
+
+/** Internals shared by the interceptor, guards and features; not public API. */
+export interface JotInternals extends JotHost {
+  readonly policy: OriginPolicy;
+  readonly refresher: JotRefresher | null;
+  readonly debug: ((req: HttpRequest<unknown>, verdict: JotVerdict) => void) | null;
+  /** Set while an async store is being read; requests wait for it. */
+  restoring: Promise<void> | null;
+  /** Installed by the guards: is the route now shown protected by one of them? */
+  isGuarded: ((router: Router) => boolean) | null;
+  readonly warned: Set<string>;
+  /** The session can be renewed (refresh on, and a refresh token or a cookie to do it with). */
+  canRefresh(session: JotSession): boolean;
+  /** Re-judges the session against the clock now (timers are late after sleep). */
+  check(): void;
+}
+
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * The session: the current token as signals, and login, logout, refresh.
+ *
+ * @usageNotes
+ * ```ts
+ * const auth = inject(JotAuth);
+ * auth.login({ username, password }).subscribe(() => router.navigateByUrl('/'));
+ * readonly name = computed(() => this.auth.claims()?.sub);
+ * ```
+ */
+@Injectable({ providedIn: 'root' })
+export class JotAuth<TClaims = JwtPayload> {
+  private readonly config: ResolvedJotConfig = inject(JOT_CONFIG);
+  private readonly storage = inject(JOT_STORAGE);
+  private readonly http = inject(HttpClient, { optional: true });
+  private readonly injector = inject(Injector);
+  private readonly zone = inject(NgZone);
+  private readonly browser = isPlatformBrowser(inject(PLATFORM_ID));
+  private readonly doc = inject(DOCUMENT, { optional: true });
+  private readonly session = signal<JotSession | null>(null);
+  private readonly eventSubject = new Subject<JotEvent>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private version = 0;
+  private crossTab: JotCrossTab | null = null;
+
+  /** The current access token, or null. */
+  readonly token: Signal<string | null> = computed(() => this.session()?.accessToken ?? null);
+  /** The decoded payload of the current token, or null. */
+  readonly claims: Signal<TClaims | null> = computed(() => (this.session()?.claims as TClaims | undefined) ?? null);
+  /** A well-formed token is held that is not expired, or can be refreshed. */
+  readonly isAuthenticated: Signal<boolean> = computed(() => this.session() !== null);
+  /** When the token expires (its `exp`, on this device's clock), or null. */
+  readonly expiresAt: Signal<Date | null> = computed(() => {
+    const at = this.session()?.expiresAt;
+    return at == null ? null : new Date(at);
+  });
+  /** `login`, `logout` (with its reason), `refresh-start`, `refresh-success`, `refresh-failure`. */
+  readonly events: Observable<JotEvent> = this.eventSubject.asObservable();
+
+  /** @internal */
+  readonly ɵ: JotInternals;
+
+  constructor() {
+    const self = this;
+    const refresherFactory = inject(JOT_REFRESHER, { optional: true });
+    const crossTabFactory = inject(JOT_CROSS_TAB, { optional: true });
+    const internals: JotInternals = {
+      config: this.config,
+      policy: new OriginPolicy(this.config, this.doc),
+      refresher: null,
+      debug: inject(JOT_DEBUG, { optional: true }),
+      restoring: null,
+      isGuarded: null,
+      warned: new Set(),
+      session: () => this.session(),
+      record: () => this.recordOf(this.session()),
+      sync: () => this.crossTab,
+      adopt: (tokens, how) => this.adopt(tokens, how),
+      end: (reason, opts) => this.end(reason, opts?.broadcast ?? true),
+      emit: (event) => this.eventSubject.next(event),
+      canRefresh(s) {
+        const r = self.ɵ.refresher;
+        return !!r && (s.refreshToken !== null || r.withCredentials);
+      },
+      check: () => this.onDue(),
+    };
+    this.ɵ = internals;
+    (internals as { refresher: JotRefresher | null }).refresher = refresherFactory?.(internals) ?? null;
+    if (this.browser) this.crossTab = crossTabFactory?.(internals) ?? null;
+
+    this.restore();
+
+    if (this.browser && this.doc) {
+      // Timers are late or frozen after sleep: re-judge the token when the tab comes back.
+      const win = this.doc.defaultView;
+      const recheck = () => this.onDue();
+      const visible = () => this.doc?.visibilityState === 'visible' && recheck();
+      this.zone.runOutsideAngular(() => {
+        this.doc?.addEventListener('visibilitychange', visible);
+        win?.addEventListener('online', recheck);
+      });
+      inject(DestroyRef).onDestroy(() => {
+        this.doc?.removeEventListener('visibilitychange', visible);
+        win?.removeEventListener('online', recheck);
+      });
+    }
+    inject(DestroyRef).onDestroy(() => {
+      clearTimeout(this.timer);
+      this.ɵ.refresher?.cancel();
+      this.eventSubject.complete();
+    });
+  }
+
+  /**
+   * POSTs the credentials to `loginUrl` and stores the tokens. Errors (an `HttpErrorResponse`,
+   * or `JotError('invalid-token-response')`) leave the session as it was.
+   */
+  login(credentials: object, options: JotLoginOptions = {}): Observable<TClaims> {
+    return defer(() => {
+      const http = this.requireHttp('login()');
+      return http.post<unknown>(this.config.loginUrl, credentials, {
+        context: new HttpContext().set(JOT_SKIP, true),
+        // A cookie-held refresh token is set by the login response: it must be a credentialed call.
+        withCredentials: this.ɵ.refresher?.withCredentials || undefined,
+      });
+    }).pipe(
+      map((body) => {
+        const tokens = this.config.readTokens(body);
+        const result = tokens ? toSession(tokens, this.timing(), { fresh: true, remember: options.remember }) : null;
+        if (!result || 'problem' in result) {
+          throw new JotError(
+            'invalid-token-response',
+            `the login response from ${this.config.loginUrl} holds no usable token` +
+              (result ? ` (${result.problem})` : '') +
+              `. Expected { access_token, refresh_token }, { accessToken, refreshToken } or { token }; ` +
+              `map other shapes with the readTokens option of provideJot().`,
+          );
+        }
+        this.set(result, true);
+        this.eventSubject.next({ type: 'login', source: 'user' });
+        return result.claims as TClaims;
+      }),
+    );
+  }
+
+  /**
+   * Forgets the tokens everywhere (every store written, and other tabs with sync); POSTs to
+   * `logoutUrl` best-effort. With `redirect`, navigates to `loginRoute`.
+   */
+  logout(options: JotLogoutOptions = {}): void {
+    const session = this.session();
+    const url = this.config.logoutUrl;
+    if (session && url && this.http) {
+      const r = this.ɵ.refresher;
+      const body = { refresh_token: session.refreshToken };
+      this.http
+        .post(url, body, { context: new HttpContext().set(JOT_SKIP, true), withCredentials: r?.withCredentials || undefined })
+        .subscribe({ error: () => undefined });
+    }
+    this.end(options.reason ?? 'user', true, !!options.redirect);
+  }
+
+  /** Single-flight refresh: every caller during one refresh shares that one request. */
+  refresh(): Observable<string> {
+    const r = this.ɵ.refresher;
+    if (!r) {
+      return throwError(() => configError(`refresh() needs the refresh feature: add withRefresh({ url: '/refresh' }) to provideJot().`));
+    }
+    return r.refresh().pipe(map((s) => s.accessToken));
+  }
+
+  /** Adopts tokens obtained elsewhere (SSO, a native shell); `null` ends the session. */
+  setTokens(tokens: JotTokens | null): void {
+    if (!tokens) {
+      this.end('user', true);
+      return;
+    }
+    const result = toSession(tokens, this.timing(), { fresh: false });
+    if ('problem' in result) {
+      warnOnce(this.ɵ.warned, `setTokens() got a malformed token (${result.problem}); the session is ended instead.`);
+      this.end('user', true);
+      return;
+    }
+    this.set(result, true);
+    this.eventSubject.next({ type: 'login', source: 'set-tokens' });
+  }
+
+  // ---- internals ----
+
+  private requireHttp(what: string): HttpClient {
+    if (!this.http) {
+      throw configError(`${what} needs HttpClient: add provideHttpClient(withInterceptors([jotInterceptor])) to your providers.`);
+    }
+    return this.http;
+  }
+
+  private timing() {
+    return { leewayMs: this.config.leewayMs, refreshBeforeMs: this.ɵ?.refresher?.refreshBeforeMs ?? 30_000 };
+  }
+
+  private recordOf(s: JotSession | null): JotRecord | null {
+    return s && { accessToken: s.accessToken, refreshToken: s.refreshToken, skew: s.skew, version: this.version };
+  }
+
+  /** Applies a new session and writes it through synchronously (not in an effect). */
+  private set(session: JotSession, broadcast: boolean): void {
+    this.version++;
+    this.session.set(session);
+    const record = this.recordOf(session);
+    this.storage.write(record, session.remember);
+    if (broadcast) this.crossTab?.publish(record);
+    this.schedule();
+  }
+
+  private adopt(
+    tokens: JotRecord,
+    how: { fresh: boolean; remember?: boolean; from: 'refresh' | 'other-tab' },
+  ): JotSession | string {
+    const prev = this.session();
+    // A refresh response may omit the refresh token: the old one stays valid then.
+    const refreshToken = tokens.refreshToken === undefined ? prev?.refreshToken : tokens.refreshToken;
+    const result = toSession({ ...tokens, refreshToken }, this.timing(), {
+      fresh: how.fresh,
+      skew: tokens.skew,
+      remember: how.remember ?? prev?.remember,
+    });
+    if ('problem' in result) return result.problem;
+    if (how.from === 'other-tab' && tokens.version !== undefined) this.version = Math.max(this.version, tokens.version - 1);
+    this.set(result, how.from !== 'other-tab');
+    if (how.from === 'other-tab' && !prev) this.eventSubject.next({ type: 'login', source: 'other-tab' });
+    return result;
+  }
+
+  private end(reason: JotLogoutReason, broadcast: boolean, redirect = false): void {
+    const had = this.session() !== null;
+    clearTimeout(this.timer);
+    this.ɵ.refresher?.cancel();
+    this.version++;
+    this.session.set(null);
+    this.storage.write(null);
+    if (broadcast) this.crossTab?.publish(null);
+    if (had) this.eventSubject.next({ type: 'logout', reason });
+    if (redirect || (had && reason !== 'user')) this.navigateToLogin(redirect);
+  }
+
+  private navigateToLogin(always: boolean): void {
+    const router = this.injector.get(Router, null);
+    if (!router) return;
+    const guarded = this.ɵ.isGuarded?.(router) ?? false;
+    if (!guarded && !always) return;
+    const tree = router.parseUrl(this.config.loginRoute);
+    if (guarded) tree.queryParams = { ...tree.queryParams, returnUrl: router.url };
+    void router.navigateByUrl(tree, { replaceUrl: true });
+  }
+
+  private restore(): void {
+    const apply = ({ record, remember }: { record: JotRecord | null; remember: boolean }) => {
+      if (!record) return;
+      const result = toSession(record, this.timing(), { fresh: false, skew: record.skew, remember });
+      if ('problem' in result) {
+        warnOnce(this.ɵ.warned, `the stored token is malformed (${result.problem}); starting logged out.`);
+        this.storage.write(null);
+        return;
+      }
+      if (typeof record.version === 'number') this.version = record.version;
+      this.session.set(result);
+      // An expired token that cannot be refreshed is no session at all.
+      if (Date.now() >= result.staleAt && !this.ɵ.canRefresh(result)) {
+        this.end('expired', false);
+        return;
+      }
+      this.schedule();
+    };
+    let read: ReturnType<typeof this.storage.read>;
+    try {
+      read = this.storage.read();
+    } catch {
+      return;
+    }
+    if (isPromise(read)) {
+      this.ɵ.restoring = read.then(apply, () => undefined).finally(() => (this.ɵ.restoring = null));
+    } else {
+      apply(read);
+    }
+  }
+
+  /** One timer per session, outside Angular's zone so it never delays stability. */
+  private schedule(): void {
+    clearTimeout(this.timer);
+    const s = this.session();
+    if (!s || !this.browser) return;
+    const due = this.ɵ.canRefresh(s) ? s.refreshAt : s.staleAt;
+    if (due === Infinity) return;
+    const delay = Math.min(Math.max(due - Date.now(), 0), MAX_TIMER_MS);
+    this.zone.runOutsideAngular(() => {
+      this.timer = setTimeout(() => this.onDue(), delay);
+    });
+  }
+
+  private onDue(): void {
+    const s = this.session();
+    if (!s) return;
+    const now = Date.now();
+    const r = this.ɵ.refresher;
+    if (this.ɵ.canRefresh(s)) {
+      if (now >= s.refreshAt && r && !r.busy) {
+        // Failures are handled by the refresher (4xx ends the session, network errors keep it).
+        r.refresh().subscribe({ error: () => undefined });
+        return;
+      }
+    } else if (now >= s.staleAt) {
+      this.end('expired', true);
+      return;
+    }
+    this.schedule();
+  }
+}

@@ -1,0 +1,140 @@
+import {
+  HttpErrorResponse,
+  type HttpEvent,
+  type HttpHandlerFn,
+  type HttpInterceptorFn,
+  type HttpRequest,
+} from '@angular/common/http';
+import { inject } from '@angular/core';
+import { Observable, catchError, from, switchMap, throwError } from 'rxjs';
+
+import { JOT_SKIP } from './context';
+import { JotAuth, type JotInternals } from './jot-auth';
+import type { JotSession } from './token';
+
+/**
+ * Adds `Authorization: Bearer <token>` to relative, same-origin and `allowedOrigins` requests
+ * only, and on a 401 refreshes once (with `withRefresh()`) while other requests wait, then
+ * replays each once.
+ *
+ * @usageNotes
+ * ```ts
+ * provideHttpClient(withInterceptors([jotInterceptor]))
+ * ```
+ */
+export const jotInterceptor: HttpInterceptorFn = (req, next) => {
+  const jot = inject(JotAuth).ɵ;
+  if (req.context.get(JOT_SKIP)) {
+    jot.debug?.(req, 'skip');
+    return next(req);
+  }
+  const policy = jot.policy;
+  if (!policy.allowsOrigin(req.url)) {
+    jot.debug?.(req, 'origin');
+    return next(req);
+  }
+  if (jot.config.excludedUrls.length && policy.excludedBy(req.url) !== undefined) {
+    jot.debug?.(req, 'excluded');
+    return next(req);
+  }
+  if (req.headers.has(jot.config.headerName)) {
+    // The caller set the credential itself: leave it, and its 401, alone.
+    jot.debug?.(req, 'header-set');
+    return next(req);
+  }
+  // An async store is still being read: the token this request should carry may be in it.
+  const restoring = jot.restoring;
+  return restoring ? from(restoring).pipe(switchMap(() => send(jot, req, next))) : send(jot, req, next);
+};
+
+/** Sends with the current token, first waiting for a refresh that runs or that an expired token needs. */
+function send(jot: JotInternals, req: HttpRequest<unknown>, next: HttpHandlerFn): Observable<HttpEvent<unknown>> {
+  const session = jot.session();
+  if (!session) {
+    jot.debug?.(req, 'no-token');
+    return next(req);
+  }
+  const refresher = jot.refresher;
+  const stale = Date.now() >= session.staleAt;
+  if (stale && !jot.canRefresh(session)) {
+    // Sending a token known to be expired only earns a 401: the session is over.
+    jot.end('expired');
+    jot.debug?.(req, 'expired');
+    return next(req);
+  }
+  if (refresher && (refresher.busy || stale)) {
+    // Held, not sent: it goes out once, with the token the refresh brings. Its refresh failing
+    // is the error it sees (a JotError 'refresh-failed'), since it never got a response.
+    return refresher.refresh().pipe(switchMap((fresh) => attempt(jot, req, next, fresh, true)));
+  }
+  return attempt(jot, req, next, session, false);
+}
+
+/** One try with `session`'s token; a 401 goes to `recover`. */
+function attempt(
+  jot: JotInternals,
+  req: HttpRequest<unknown>,
+  next: HttpHandlerFn,
+  session: JotSession,
+  renewed: boolean,
+): Observable<HttpEvent<unknown>> {
+  const { headerName, scheme } = jot.config;
+  jot.debug?.(req, 'attached');
+  const authorized = req.clone({
+    setHeaders: { [headerName]: scheme ? `${scheme} ${session.accessToken}` : session.accessToken },
+  });
+  return next(authorized).pipe(
+    catchError((error: unknown) =>
+      error instanceof HttpErrorResponse && error.status === 401 && isOurChallenge(error, scheme)
+        ? recover(jot, req, next, session, renewed, error)
+        : throwError(() => error),
+    ),
+  );
+}
+
+/**
+ * A 401 for `used`. Each request is replayed at most once, and only a 401 for the token
+ * still held starts a refresh, so no timing can make a loop.
+ */
+function recover(
+  jot: JotInternals,
+  req: HttpRequest<unknown>,
+  next: HttpHandlerFn,
+  used: JotSession,
+  renewed: boolean,
+  error: HttpErrorResponse,
+): Observable<HttpEvent<unknown>> {
+  const current = jot.session();
+  const refresher = jot.refresher;
+  const fail = () => throwError(() => error);
+  if (!current) return fail();
+  // Compared by session, not by token string: two consecutive tokens can be byte-identical.
+  const newer = current !== used;
+  if (renewed || !refresher) {
+    // A fresh token rejected too (or no way to get one): the session is over, unless a newer
+    // token arrived meanwhile, which this 401 says nothing about.
+    if (!newer) jot.end(refresher ? 'refresh-failed' : 'expired');
+    return fail();
+  }
+  if (newer && !refresher.busy) return attempt(jot, req, next, current, true);
+  if (!jot.canRefresh(current)) {
+    jot.end('expired');
+    return fail();
+  }
+  // Whatever ends the refresh, a caller that got a 401 sees its own 401.
+  return refresher.refresh().pipe(
+    catchError(fail),
+    switchMap((fresh) => attempt(jot, req, next, fresh, true)),
+  );
+}
+
+/** A 401 is ours unless its `WWW-Authenticate` names only other schemes (e.g. `Basic`). */
+function isOurChallenge(error: HttpErrorResponse, scheme: string): boolean {
+  const challenge = error.headers?.get('WWW-Authenticate');
+  if (!challenge || !scheme) return true;
+  const wanted = scheme.toLowerCase();
+  // Challenges are "scheme params, scheme params"; a scheme is the first word of a part.
+  return challenge
+    .split(',')
+    .some((part) => part.trim().split(/\s/, 1)[0].toLowerCase() === wanted);
+}

@@ -1,0 +1,176 @@
+import { HttpClient, HttpContext, HttpErrorResponse, HttpXsrfTokenExtractor } from '@angular/common/http';
+import { inject } from '@angular/core';
+import { AsyncSubject, type Observable, type Subscription, throwError } from 'rxjs';
+
+import { JotError } from './errors';
+import { JOT_SKIP } from './context';
+import type { JotRecord } from './storage';
+import type { JotSession } from './token';
+import type { JotHost, JotRefresher } from './tokens';
+
+/** Options of `withRefresh()`. */
+export interface JotRefreshOptions {
+  /** Where the refresh token is POSTed. */
+  url: string;
+  /** Maps the refresh token to the POST body. Default `{ refresh_token }`. */
+  body?: (refreshToken: string | null) => unknown;
+  /** For a refresh token held in an HttpOnly cookie: the refresh, login and logout calls carry cookies. */
+  withCredentials?: boolean;
+  /** How long before `exp` a proactive refresh runs (at half the lifetime for shorter tokens). Default 30. */
+  refreshBeforeExpirySeconds?: number;
+  /** XSRF header sent with a credentialed refresh to the API origin. Default `X-XSRF-TOKEN`. */
+  xsrfHeaderName?: string;
+}
+
+/** Default margin of the proactive refresh, in seconds. */
+export const JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS = 30;
+
+const defaultBody = (refreshToken: string | null) => (refreshToken ? { refresh_token: refreshToken } : {});
+
+/** Made in JotAuth's injection context by the `withRefresh()` feature. */
+export function createRefresher(host: JotHost, options: JotRefreshOptions): JotRefresher {
+  const http = inject(HttpClient);
+  const xsrf = inject(HttpXsrfTokenExtractor, { optional: true });
+  const withCredentials = !!options.withCredentials;
+  const body = options.body ?? defaultBody;
+  let flight: AsyncSubject<JotSession> | null = null;
+  let request: Subscription | null = null;
+  /** Bumped by cancel(): a refresh that began before it is never applied. */
+  let epoch = 0;
+
+  function post(refreshToken: string | null): Observable<unknown> {
+    let headers: Record<string, string> | undefined;
+    const token = withCredentials ? xsrf?.getToken() : null;
+    // Angular's own XSRF interceptor skips cross-origin calls; a cookie refresh to the API origin
+    // still needs the header, so it is added here, for an allowed origin only.
+    if (token && host.config.origins.size + host.config.originPatterns.length > 0) {
+      headers = { [options.xsrfHeaderName ?? 'X-XSRF-TOKEN']: token };
+    }
+    return http.post<unknown>(options.url, body(refreshToken), {
+      context: new HttpContext().set(JOT_SKIP, true),
+      withCredentials: withCredentials || undefined,
+      headers,
+    });
+  }
+
+  function settle(subject: AsyncSubject<JotSession>, outcome: JotSession | JotError) {
+    if (flight === subject) {
+      flight = null;
+      request = null;
+    }
+    if (outcome instanceof JotError) subject.error(outcome);
+    else {
+      subject.next(outcome);
+      subject.complete();
+    }
+  }
+
+  function fail(subject: AsyncSubject<JotSession>, error: unknown, mine: number) {
+    if (mine !== epoch) return;
+    const transient = error instanceof HttpErrorResponse && (error.status === 0 || error.status >= 500);
+    const jotError = new JotError(
+      'refresh-failed',
+      transient
+        ? `the refresh call to ${options.url} failed (${(error as HttpErrorResponse).status || 'network error'}); the session is kept and the next request tries again.`
+        : error instanceof JotError
+          ? error.message.replace(/^ngx-jot: /, '')
+          : `the refresh call to ${options.url} was rejected${error instanceof HttpErrorResponse ? ` (${error.status})` : ''}; the session has ended.`,
+      error,
+    );
+    host.emit({ type: 'refresh-failure', error: jotError });
+    // End the session before the waiters hear of it, so what they see next is consistent.
+    if (!transient) host.end('refresh-failed');
+    settle(subject, jotError);
+  }
+
+  function succeed(subject: AsyncSubject<JotSession>, response: unknown, mine: number) {
+    if (mine !== epoch) return;
+    const tokens = host.config.readTokens(response);
+    const adopted = tokens ? host.adopt(tokens, { fresh: true, from: 'refresh' }) : 'it holds no token';
+    if (typeof adopted === 'string') {
+      fail(subject, new JotError('refresh-failed', `the refresh response from ${options.url} is unusable (${adopted}); the session has ended. Map its shape with readTokens.`), mine);
+      return;
+    }
+    if (Date.now() >= adopted.staleAt) {
+      fail(subject, new JotError('refresh-failed', `the refresh from ${options.url} returned an already expired token; check the server's clock and token lifetime.`), mine);
+      return;
+    }
+    host.emit({ type: 'refresh-success' });
+    settle(subject, adopted);
+  }
+
+  const refresher: JotRefresher = {
+    withCredentials,
+    refreshBeforeMs: (options.refreshBeforeExpirySeconds ?? JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS) * 1000,
+    get busy() {
+      return flight !== null;
+    },
+    refresh(): Observable<JotSession> {
+      if (flight) return flight;
+      const session = host.session();
+      if (!session?.refreshToken && !withCredentials) {
+        return throwError(() => new JotError('no-refresh-token', session
+          ? `no refresh token is held, so the session cannot be refreshed. Return a refresh_token from ${host.config.loginUrl}, or use withRefresh({ withCredentials: true }) for a cookie-held one.`
+          : `there is no session to refresh; log in first.`));
+      }
+      const subject = new AsyncSubject<JotSession>();
+      const mine = epoch;
+      flight = subject;
+      host.emit({ type: 'refresh-start' });
+      const sync = host.sync();
+      if (sync) {
+        // Another tab may hold the lock and rotate the refresh token meanwhile: under the lock,
+        // adopt what it stored instead of spending our (now spent) refresh token.
+        void sync
+          .exclusive(async (shared) => {
+            if (mine !== epoch) return;
+            const held = host.record();
+            if (shared && held && isNewer(shared, held)) {
+              const adopted = host.adopt(shared, { fresh: false, from: 'other-tab' });
+              if (typeof adopted !== 'string' && Date.now() < adopted.staleAt) {
+                host.emit({ type: 'refresh-success' });
+                settle(subject, adopted);
+                return;
+              }
+            }
+            await new Promise<void>((resolve) => {
+              request = post(host.session()?.refreshToken ?? null).subscribe({
+                next: (r) => succeed(subject, r, mine),
+                error: (e) => {
+                  fail(subject, e, mine);
+                  resolve();
+                },
+                complete: resolve,
+              });
+            });
+          })
+          .catch((e: unknown) => fail(subject, e, mine));
+      } else {
+        // Subscribed here, not by the callers: callers that leave (route change, switchMap) do
+        // not cancel it, and its tokens are stored even when nobody waits (the server rotated).
+        request = post(session?.refreshToken ?? null).subscribe({
+          next: (r) => succeed(subject, r, mine),
+          error: (e) => fail(subject, e, mine),
+        });
+      }
+      return subject;
+    },
+    cancel() {
+      epoch++;
+      const subject = flight;
+      request?.unsubscribe();
+      request = null;
+      flight = null;
+      subject?.error(new JotError('refresh-failed', 'the session ended while the token was being refreshed.'));
+    },
+  };
+  return refresher;
+}
+
+/** A shared record is another tab's newer session: a higher version and another token pair. */
+export function isNewer(shared: JotRecord, held: JotRecord): boolean {
+  return (
+    (shared.version ?? 0) > (held.version ?? 0) &&
+    (shared.refreshToken !== held.refreshToken || shared.accessToken !== held.accessToken)
+  );
+}

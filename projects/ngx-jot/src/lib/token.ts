@@ -1,0 +1,109 @@
+import { jwtDecode, type JwtPayload } from 'jwt-decode';
+
+import type { JotTokens } from './config';
+
+/** A held token pair, decoded once and judged with plain numbers (local clock, milliseconds). */
+export interface JotSession {
+  readonly accessToken: string;
+  readonly refreshToken: string | null;
+  readonly claims: JwtPayload;
+  /** Local time of `exp`, or null when the token has none. */
+  readonly expiresAt: number | null;
+  /** From here on the token counts as expired (`exp` less the leeway); Infinity without `exp`. */
+  readonly staleAt: number;
+  /** When a proactive refresh is due; Infinity without `exp`. */
+  readonly refreshAt: number;
+  /** Server clock minus local clock, learned from `iat` at receipt; 0 when unknown. */
+  readonly skew: number;
+  /** Lives in local storage whatever the default (`login(…, { remember: true })`). */
+  readonly remember: boolean;
+}
+
+export interface Timing {
+  readonly leewayMs: number;
+  readonly refreshBeforeMs: number;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const;
+/** Clock differences below this are `iat`'s own rounding and latency, not a skewed clock. */
+const SKEW_THRESHOLD_MS = 5000;
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Decodes an access token, or says why it is malformed: not three base64url parts, a header or
+ * payload that is not a JSON object, or a time claim that is not a number.
+ */
+export function decodeToken(token: unknown): { claims: JwtPayload } | { problem: string } {
+  if (typeof token !== 'string' || token === '') return { problem: 'the token is empty or not a string' };
+  const parts = token.split('.');
+  if (parts.length !== 3 || !parts[0] || !parts[1] || !parts.every((p) => BASE64URL.test(p))) {
+    return { problem: 'the token is not three dot-separated base64url parts (header.payload.signature)' };
+  }
+  let header: unknown;
+  let claims: unknown;
+  try {
+    header = jwtDecode(token, { header: true });
+    claims = jwtDecode(token);
+  } catch {
+    return { problem: 'the token header or payload is not base64url-encoded JSON' };
+  }
+  if (!isObject(header) || !isObject(claims)) return { problem: 'the token header or payload is not a JSON object' };
+  for (const key of TIME_CLAIMS) {
+    const v = claims[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) {
+      return { problem: `the token claim "${key}" is not a number` };
+    }
+  }
+  return { claims: claims as JwtPayload };
+}
+
+/**
+ * Judges a token pair once. `fresh` marks a pair just issued by the server (login, refresh), whose
+ * `iat` tells the server's clock; a stored pair brings the skew learned when it was received.
+ */
+export function toSession(
+  tokens: JotTokens,
+  timing: Timing,
+  opts: { fresh: boolean; skew?: number; remember?: boolean; now?: number },
+): JotSession | { problem: string } {
+  const decoded = decodeToken(tokens?.accessToken);
+  if ('problem' in decoded) return decoded;
+  const { claims } = decoded;
+  const now = opts.now ?? Date.now();
+  let skew = opts.skew ?? 0;
+  if (opts.fresh && claims.iat !== undefined) {
+    const diff = claims.iat * 1000 - now;
+    skew = Math.abs(diff) > SKEW_THRESHOLD_MS ? diff : 0;
+  }
+  const serverNow = now + skew;
+  if (claims.nbf !== undefined && claims.nbf * 1000 - timing.leewayMs > serverNow) {
+    return { problem: 'the token is not valid yet ("nbf" is in the future, beyond the leeway)' };
+  }
+  let expiresAt: number | null = null;
+  let staleAt = Infinity;
+  let refreshAt = Infinity;
+  if (claims.exp !== undefined) {
+    const exp = claims.exp * 1000;
+    // A token without iat: its lifetime counts from now, which is the most it can have left.
+    const lifetime = exp - (claims.iat !== undefined ? claims.iat * 1000 : serverNow);
+    expiresAt = exp - skew;
+    // Short-lived tokens get proportionally small margins, so a 4 s token is neither judged
+    // expired on arrival nor refreshed in a loop.
+    staleAt = expiresAt - Math.max(0, Math.min(timing.leewayMs, lifetime / 4));
+    refreshAt = expiresAt - Math.max(0, Math.min(timing.refreshBeforeMs, lifetime / 2));
+  }
+  const refreshToken = typeof tokens.refreshToken === 'string' && tokens.refreshToken !== '' ? tokens.refreshToken : null;
+  return {
+    accessToken: tokens.accessToken,
+    refreshToken,
+    claims,
+    expiresAt,
+    staleAt,
+    refreshAt,
+    skew,
+    remember: !!opts.remember,
+  };
+}

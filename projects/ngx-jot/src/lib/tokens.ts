@@ -1,0 +1,67 @@
+import { InjectionToken } from '@angular/core';
+import type { HttpRequest } from '@angular/common/http';
+import type { Observable } from 'rxjs';
+
+import type { JotLogoutReason, ResolvedJotConfig } from './config';
+import { configError } from './errors';
+import type { JotRecord, JotStorage } from './storage';
+import type { JotSession } from './token';
+
+/** The checked configuration of `provideJot()`. */
+export const JOT_CONFIG = new InjectionToken<ResolvedJotConfig>(ngDevMode ? 'JOT_CONFIG' : '', {
+  providedIn: 'root',
+  factory: () => {
+    throw configError(
+      `no configuration found. Add provideJot({ loginUrl: '/authenticate' }) to your application providers ` +
+        `(app.config.ts), or provideJotTesting() from 'ngx-jot/testing' in tests.`,
+    );
+  },
+});
+
+/** The stores of this application, made by `provideJot()` from `withStorage()`. */
+export const JOT_STORAGE = new InjectionToken<JotStorage>(ngDevMode ? 'JOT_STORAGE' : '');
+
+/** Why the interceptor did or did not attach the token (read by `withJotDebug()`). */
+export type JotVerdict = 'attached' | 'skip' | 'excluded' | 'origin' | 'no-token' | 'expired' | 'header-set';
+
+/** The per-request log of `withJotDebug()`. */
+export const JOT_DEBUG = new InjectionToken<(req: HttpRequest<unknown>, verdict: JotVerdict) => void>(
+  ngDevMode ? 'JOT_DEBUG' : '',
+);
+
+/** The refresh engine, made by `withRefresh()` in JotAuth's injection context. */
+export interface JotRefresher {
+  readonly withCredentials: boolean;
+  readonly refreshBeforeMs: number;
+  /** A refresh is in flight. */
+  readonly busy: boolean;
+  /** Single-flight: every caller during one refresh shares it. */
+  refresh(): Observable<JotSession>;
+  /** Drops the refresh in flight (logout); its result is never applied. */
+  cancel(): void;
+}
+
+/** The host side JotAuth offers to its plugins. */
+export interface JotHost {
+  readonly config: ResolvedJotConfig;
+  session(): JotSession | null;
+  /** Adopts a fresh pair from the server; returns the session, or a problem. */
+  adopt(tokens: JotRecord, how: { fresh: boolean; remember?: boolean; from: 'refresh' | 'other-tab' }): JotSession | string;
+  end(reason: JotLogoutReason, opts?: { broadcast?: boolean }): void;
+  emit(event: import('./jot-auth').JotEvent): void;
+  record(): JotRecord | null;
+  /** Cross-tab sync, when on (browser only). */
+  sync(): JotCrossTab | null;
+}
+
+export const JOT_REFRESHER = new InjectionToken<(host: JotHost) => JotRefresher>(ngDevMode ? 'JOT_REFRESHER' : '');
+
+/** Cross-tab sync, made by `withCrossTabSync()` in JotAuth's injection context. */
+export interface JotCrossTab {
+  /** Tells the other tabs of a change this tab made. */
+  publish(record: JotRecord | null): void;
+  /** Runs `fn` while holding the origin-wide refresh lock; `fn` first re-reads the shared record. */
+  exclusive<T>(fn: (shared: JotRecord | null) => Promise<T>): Promise<T>;
+}
+
+export const JOT_CROSS_TAB = new InjectionToken<(host: JotHost) => JotCrossTab>(ngDevMode ? 'JOT_CROSS_TAB' : '');

@@ -1,0 +1,19 @@
+/*
+ * Public API of ngx-jot. Exports are listed by name so the surface changes only on purpose.
+ */
+export { JOT_DEFAULT_CONFIG, defaultReadTokens } from './lib/config';
+export type { JotConfig, JotTokens, JotLogoutReason } from './lib/config';
+export { JOT_SKIP } from './lib/context';
+export { JotError } from './lib/errors';
+export type { JotErrorCode } from './lib/errors';
+export { JotAuth } from './lib/jot-auth';
+export type { JotEvent, JotLoginOptions, JotLogoutOptions } from './lib/jot-auth';
+export { jotInterceptor } from './lib/jot-interceptor';
+export { JotFeatureKind, provideJot, withRefresh, withStorage } from './lib/provide-jot';
+export type { JotFeature } from './lib/provide-jot';
+export { withJotDebug } from './lib/debug';
+export { JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS } from './lib/refresh-queue';
+export type { JotRefreshOptions } from './lib/refresh-queue';
+export { JOT_STORAGE_KEY } from './lib/storage';
+export type { JotStorageKind, JotTokenStore } from './lib/storage';
+export type { JwtPayload } from 'jwt-decode';

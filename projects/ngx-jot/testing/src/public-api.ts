@@ -1,0 +1,5 @@
+/*
+ * Public API of ngx-jot/testing.
+ */
+export { fakeJwt } from './fake-jwt';
+export type { FakeJwtOptions } from './fake-jwt';
