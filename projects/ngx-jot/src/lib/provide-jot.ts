@@ -12,6 +12,7 @@ import {
 
 import { type JotConfig, resolveConfig } from './config';
 import { configError } from './errors';
+import { checkLoginRoute } from './guards';
 import { JotAuth } from './jot-auth';
 import { createRefresher, type JotRefreshOptions } from './refresh-queue';
 import { JotStorage, type JotStorageKind, type JotTokenStore, memoryStore, webStore } from './storage';
@@ -77,6 +78,8 @@ export function provideJot(config: JotConfig, ...features: JotFeature[]): Enviro
     { provide: JOT_PROVIDED, useValue: true },
     { provide: JOT_STORE_CHOICE, useValue: 'session' },
     { provide: JOT_STORAGE, useFactory: createStorage },
+    // Here, not only in root: each injector that calls provideJot() has its own session.
+    JotAuth,
     features.map((f) => f.ɵproviders),
     provideEnvironmentInitializer(() => {
       if (inject(JOT_PROVIDED, { skipSelf: true, optional: true })) {
@@ -85,6 +88,8 @@ export function provideJot(config: JotConfig, ...features: JotFeature[]): Enviro
     }),
     // Restores the session (awaiting an async store) before the first navigation.
     provideAppInitializer(() => inject(JotAuth).ɵ.restoring ?? undefined),
+    // Dev only (dropped from production builds): a loginRoute behind jotGuard would loop.
+    typeof ngDevMode === 'undefined' || ngDevMode ? provideAppInitializer(checkLoginRoute) : [],
   ]);
 }
 

@@ -55,6 +55,7 @@ export function webStore(win: Window, kind: 'session' | 'local'): JotTokenStore 
 export class JotStorage {
   private readonly written = new Set<'primary' | 'remember'>();
   private remember: JotTokenStore | null = null;
+  private degraded = false;
 
   constructor(
     private primary: JotTokenStore,
@@ -111,11 +112,14 @@ export class JotStorage {
   }
 
   private degrade<T>(which: 'primary' | 'remember', error: unknown, fallback: T): T {
-    warnOnce(
-      this.warned,
-      `the ${which === 'primary' ? 'token' : '"remember me" (local)'} storage failed (${String(error)}); ` +
-        `keeping the session in memory for this page instead. Use withStorage('memory') or a custom JotTokenStore if storage is unavailable here.`,
-    );
+    if (!this.degraded) {
+      this.degraded = true;
+      warnOnce(
+        this.warned,
+        `the ${which === 'primary' ? 'token' : '"remember me" (local)'} storage failed (${String(error)}); ` +
+          `keeping the session in memory for this page instead. Use withStorage('memory') or a custom JotTokenStore if storage is unavailable here.`,
+      );
+    }
     const mem = memoryStore();
     if (which === 'primary') this.primary = mem;
     else this.remember = mem;

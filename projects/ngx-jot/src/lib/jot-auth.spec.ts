@@ -1,0 +1,259 @@
+import { HttpClient, HttpErrorResponse, provideHttpClient, withInterceptors } from '@angular/common/http';
+import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { EnvironmentInjector, createEnvironmentInjector } from '@angular/core';
+import { TestBed } from '@angular/core/testing';
+import { fakeJwt } from 'ngx-jot/testing';
+
+import { JotError } from './errors';
+import { JotAuth, type JotEvent } from './jot-auth';
+import { jotInterceptor } from './jot-interceptor';
+import { provideJot, withRefresh, withStorage } from './provide-jot';
+import { JOT_STORAGE_KEY, type JotTokenStore } from './storage';
+import type { JotFeature } from './provide-jot';
+import type { JotConfig } from './config';
+
+function setup(features: JotFeature[] = [], config: Partial<JotConfig> = {}) {
+  TestBed.configureTestingModule({
+    providers: [
+      provideHttpClient(withInterceptors([jotInterceptor])),
+      provideHttpClientTesting(),
+      provideJot({ loginUrl: '/authenticate', ...config }, ...features),
+    ],
+  });
+  const auth = TestBed.inject(JotAuth);
+  const events: JotEvent[] = [];
+  auth.events.subscribe((e) => events.push(e));
+  return { auth, events, ctrl: TestBed.inject(HttpTestingController), http: TestBed.inject(HttpClient) };
+}
+
+let warn: jest.SpyInstance;
+beforeEach(() => {
+  sessionStorage.clear();
+  localStorage.clear();
+  warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+});
+afterEach(() => warn.mockRestore());
+
+describe('JotAuth.login', () => {
+  afterEach(() => TestBed.inject(HttpTestingController).verify());
+
+  it.each([
+    ['{access_token, refresh_token}', (t: string) => ({ access_token: t, refresh_token: 'r1' })],
+    ['{accessToken, refreshToken}', (t: string) => ({ accessToken: t, refreshToken: 'r1' })],
+    ['{token}', (t: string) => ({ token: t })],
+  ])('stores the tokens of a %s response and exposes them as signals', (_shape, body) => {
+    const { auth, ctrl, events } = setup();
+    const token = fakeJwt({ sub: 'john', name: 'Jöhn €' }, { expiresInSeconds: 600 });
+    let claims: unknown;
+    auth.login({ username: 'john', password: 'pw' }).subscribe((c) => (claims = c));
+    const req = ctrl.expectOne('/authenticate');
+    expect(req.request.method).toBe('POST');
+    expect(req.request.body).toEqual({ username: 'john', password: 'pw' });
+    expect(req.request.headers.has('Authorization')).toBe(false);
+    req.flush(body(token));
+    expect(claims).toMatchObject({ sub: 'john', name: 'Jöhn €' });
+    expect(auth.token()).toBe(token);
+    expect(auth.claims()).toMatchObject({ sub: 'john' });
+    expect(auth.isAuthenticated()).toBe(true);
+    expect(Math.abs(auth.expiresAt()!.getTime() - (Date.now() + 600_000))).toBeLessThan(2000);
+    // Written synchronously: a reload right now would see it.
+    expect(JSON.parse(sessionStorage.getItem(JOT_STORAGE_KEY)!)).toMatchObject({ accessToken: token });
+    expect(events).toEqual([{ type: 'login', source: 'user' }]);
+  });
+
+  it.each([
+    ['no token', { ok: true }],
+    ['a malformed token', { access_token: 'abc.def' }],
+    ['a non-numeric exp', { access_token: `${btoa('{}')}.${btoa('{"exp":"soon"}')}.s` }],
+    ['null', null],
+  ])('fails with invalid-token-response on %s and stores nothing', (_what, body) => {
+    const { auth, ctrl } = setup();
+    let error: unknown;
+    auth.login({}).subscribe({ error: (e) => (error = e) });
+    ctrl.expectOne('/authenticate').flush(body);
+    expect(error).toBeInstanceOf(JotError);
+    expect((error as JotError).code).toBe('invalid-token-response');
+    expect((error as JotError).message).toMatch(/^ngx-jot: .*readTokens/);
+    expect(auth.token()).toBeNull();
+    expect(sessionStorage.length + localStorage.length).toBe(0);
+  });
+
+  it('leaves the session as it was when a login fails (wrong password)', () => {
+    const { auth, ctrl } = setup();
+    const token = fakeJwt({ sub: 'a' });
+    auth.setTokens({ accessToken: token });
+    let error: unknown;
+    auth.login({ password: 'wrong' }).subscribe({ error: (e) => (error = e) });
+    ctrl.expectOne('/authenticate').flush({ error: 'invalid_grant' }, { status: 401, statusText: 'Unauthorized' });
+    expect(error).toBeInstanceOf(HttpErrorResponse);
+    expect(auth.token()).toBe(token);
+  });
+
+  it('with remember: true keeps the session in local storage instead of session storage', () => {
+    const { auth, ctrl } = setup();
+    auth.login({}, { remember: true }).subscribe();
+    ctrl.expectOne('/authenticate').flush({ token: fakeJwt({}) });
+    expect(localStorage.getItem(JOT_STORAGE_KEY)).not.toBeNull();
+    expect(sessionStorage.getItem(JOT_STORAGE_KEY)).toBeNull();
+    auth.logout();
+    expect(localStorage.getItem(JOT_STORAGE_KEY)).toBeNull();
+  });
+});
+
+describe('JotAuth.logout', () => {
+  afterEach(() => TestBed.inject(HttpTestingController).verify());
+
+  it('removes the tokens from every storage the library wrote and emits logout', () => {
+    const { auth, ctrl, events } = setup([withStorage('local')]);
+    auth.login({}).subscribe();
+    ctrl.expectOne('/authenticate').flush({ token: fakeJwt({}) });
+    auth.login({}, { remember: true }).subscribe();
+    ctrl.expectOne('/authenticate').flush({ token: fakeJwt({}) });
+    auth.logout();
+    expect(localStorage.length + sessionStorage.length).toBe(0);
+    expect(auth.token()).toBeNull();
+    expect(auth.claims()).toBeNull();
+    expect(auth.isAuthenticated()).toBe(false);
+    expect(events.at(-1)).toEqual({ type: 'logout', reason: 'user' });
+  });
+
+  it('POSTs the refresh token to logoutUrl without waiting for it', () => {
+    const { auth, ctrl } = setup([], { logoutUrl: '/logout' });
+    auth.setTokens({ accessToken: fakeJwt({}), refreshToken: 'r1' });
+    auth.logout();
+    expect(auth.token()).toBeNull();
+    const req = ctrl.expectOne('/logout');
+    expect(req.request.body).toEqual({ refresh_token: 'r1' });
+    expect(req.request.headers.has('Authorization')).toBe(false);
+    req.flush(null, { status: 500, statusText: 'down' }); // a failing logout call changes nothing
+    expect(auth.token()).toBeNull();
+  });
+});
+
+describe('JotAuth start-up and storage', () => {
+  it('restores a stored session at start-up', () => {
+    const token = fakeJwt({ sub: 'stored' });
+    sessionStorage.setItem(JOT_STORAGE_KEY, JSON.stringify({ accessToken: token, refreshToken: 'r' }));
+    const { auth } = setup();
+    expect(auth.token()).toBe(token);
+    expect(auth.claims()).toMatchObject({ sub: 'stored' });
+  });
+
+  it.each([
+    ['not JSON', '{oops'],
+    ['a malformed token', JSON.stringify({ accessToken: 'x.y' })],
+    ['an empty token', JSON.stringify({ accessToken: '' })],
+  ])('starts logged out, with one dev warning, from a stored record that is %s', (_what, raw) => {
+    sessionStorage.setItem(JOT_STORAGE_KEY, raw);
+    const { auth } = setup();
+    expect(auth.token()).toBeNull();
+    expect(auth.claims()).toBeNull();
+    expect(auth.isAuthenticated()).toBe(false);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0][0]).toMatch(/^ngx-jot: /);
+  });
+
+  it('drops a stored expired token that cannot be refreshed', () => {
+    sessionStorage.setItem(JOT_STORAGE_KEY, JSON.stringify({ accessToken: fakeJwt({}, { expiresInSeconds: -10 }) }));
+    const { auth } = setup();
+    expect(auth.isAuthenticated()).toBe(false);
+    expect(sessionStorage.getItem(JOT_STORAGE_KEY)).toBeNull();
+  });
+
+  it.each(['getItem', 'setItem'] as const)(
+    'degrades to memory with one warning when the storage throws on %s, and keeps working',
+    (method) => {
+      const throwing = jest.spyOn(Storage.prototype, method).mockImplementation(() => {
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      });
+      try {
+        const { auth, http, ctrl } = setup();
+        const token = fakeJwt({});
+        auth.setTokens({ accessToken: token });
+        auth.setTokens({ accessToken: token });
+        expect(auth.token()).toBe(token);
+        http.get('/api').subscribe();
+        const req = ctrl.expectOne('/api');
+        expect(req.request.headers.get('Authorization')).toBe(`Bearer ${token}`);
+        req.flush({});
+        expect(throwing).toHaveBeenCalled();
+        expect(warn).toHaveBeenCalledTimes(1);
+        expect(warn.mock.calls[0][0]).toMatch(/storage failed.*memory/);
+      } finally {
+        throwing.mockRestore();
+      }
+    },
+  );
+
+  it('restores an async store before the first request goes out', async () => {
+    const token = fakeJwt({ sub: 'async' });
+    let resolve!: (v: { accessToken: string }) => void;
+    const store: JotTokenStore = { get: () => new Promise((r) => (resolve = r)), set: jest.fn() };
+    const { auth, http, ctrl } = setup([withStorage(store)]);
+    let done = false;
+    http.get('/api').subscribe(() => (done = true));
+    ctrl.expectNone('/api'); // held: it should carry the token still being read
+    resolve({ accessToken: token });
+    await new Promise((r) => setTimeout(r));
+    const req = ctrl.expectOne('/api');
+    expect(req.request.headers.get('Authorization')).toBe(`Bearer ${token}`);
+    req.flush({});
+    expect(done).toBe(true);
+    expect(auth.claims()).toMatchObject({ sub: 'async' });
+  });
+
+  it('keeps two applications (injectors) apart: no shared session', () => {
+    TestBed.configureTestingModule({});
+    const parent = TestBed.inject(EnvironmentInjector);
+    const app = () =>
+      createEnvironmentInjector(
+        [provideHttpClient(withInterceptors([jotInterceptor])), provideHttpClientTesting(), provideJot({ loginUrl: '/a' }, withStorage('memory'))],
+        parent,
+      );
+    const one = app();
+    const two = app();
+    one.get(JotAuth).setTokens({ accessToken: fakeJwt({ sub: 'one' }) });
+    expect(two.get(JotAuth).token()).toBeNull();
+    two.get(HttpClient).get('/api').subscribe();
+    const req = two.get(HttpTestingController).expectOne('/api');
+    expect(req.request.headers.has('Authorization')).toBe(false);
+    req.flush({});
+    one.destroy();
+    two.destroy();
+  });
+
+  it('refuses a second provideJot() in one injector tree, saying so', () => {
+    TestBed.configureTestingModule({ providers: [provideJot({ loginUrl: '/a' })] });
+    const parent = TestBed.inject(EnvironmentInjector);
+    expect(() => createEnvironmentInjector([provideJot({ loginUrl: '/b' })], parent)).toThrow(/provideJot\(\) was called twice/);
+  });
+});
+
+describe('JotAuth.setTokens', () => {
+  it('adopts tokens obtained elsewhere and treats malformed ones as no session', () => {
+    const { auth, events } = setup();
+    auth.setTokens({ accessToken: fakeJwt({ sub: 'sso' }) });
+    expect(auth.claims()).toMatchObject({ sub: 'sso' });
+    expect(events).toEqual([{ type: 'login', source: 'set-tokens' }]);
+    expect(() => auth.setTokens({ accessToken: 'garbage' })).not.toThrow();
+    expect(auth.token()).toBeNull();
+    expect(auth.claims()).toBeNull();
+    expect(warn).toHaveBeenCalledTimes(1);
+  });
+
+  it('refresh() without withRefresh is a config error that says what to add', () => {
+    const { auth } = setup();
+    let error: JotError | undefined;
+    auth.refresh().subscribe({ error: (e) => (error = e) });
+    expect(error?.code).toBe('config');
+    expect(error?.message).toContain('withRefresh');
+  });
+
+  it('refresh() without a refresh token fails with no-refresh-token', () => {
+    const { auth } = setup([withRefresh({ url: '/refresh' })]);
+    auth.setTokens({ accessToken: fakeJwt({}) });
+    let error: JotError | undefined;
+    auth.refresh().subscribe({ error: (e) => (error = e) });
+    expect(error?.code).toBe('no-refresh-token');
+  });
+});
