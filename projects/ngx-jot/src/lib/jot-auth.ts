@@ -161,7 +161,7 @@ export class JotAuth<TClaims = JwtPayload> {
     }
     inject(DestroyRef).onDestroy(() => {
       clearTimeout(this.timer);
-      this.ɵ.refresher?.cancel();
+      this.ɵ.refresher?.cancel(true);
       this.eventSubject.complete();
     });
   }

@@ -155,13 +155,15 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       }
       return subject;
     },
-    cancel() {
+    cancel(quiet) {
       epoch++;
       const subject = flight;
       request?.unsubscribe();
       request = null;
       flight = null;
-      subject?.error(new JotError('refresh-failed', 'the session ended while the token was being refreshed.'));
+      // On logout the waiters learn why; when the app is torn down they just end.
+      if (quiet) subject?.complete();
+      else subject?.error(new JotError('refresh-failed', 'the session ended while the token was being refreshed.'));
     },
   };
   return refresher;

@@ -37,8 +37,8 @@ export interface JotRefresher {
   readonly busy: boolean;
   /** Single-flight: every caller during one refresh shares it. */
   refresh(): Observable<JotSession>;
-  /** Drops the refresh in flight (logout); its result is never applied. */
-  cancel(): void;
+  /** Drops the refresh in flight (logout); its result is never applied. `quiet`: waiters complete instead of erroring. */
+  cancel(quiet?: boolean): void;
 }
 
 /** The host side JotAuth offers to its plugins. */

@@ -1,0 +1,455 @@
+import {
+  HttpClient,
+  HttpContext,
+  HttpContextToken,
+  HttpErrorResponse,
+  HttpEventType,
+  HttpHeaders,
+  HttpParams,
+  HttpXsrfTokenExtractor,
+  provideHttpClient,
+  withInterceptors,
+} from '@angular/common/http';
+import { HttpTestingController, provideHttpClientTesting, type TestRequest } from '@angular/common/http/testing';
+import { ApplicationRef } from '@angular/core';
+import { TestBed } from '@angular/core/testing';
+import { fakeJwt } from 'ngx-jot/testing';
+import { Subject, takeUntil } from 'rxjs';
+
+import type { JotConfig } from './config';
+import { JotError } from './errors';
+import { JotAuth, type JotEvent } from './jot-auth';
+import { jotInterceptor } from './jot-interceptor';
+import { provideJot, withRefresh, withStorage } from './provide-jot';
+import type { JotRefreshOptions } from './refresh-queue';
+
+const UNAUTHORIZED = { status: 401, statusText: 'Unauthorized' };
+
+function setup(options: Partial<JotRefreshOptions> = {}, config: Partial<JotConfig> = {}) {
+  TestBed.configureTestingModule({
+    providers: [
+      provideHttpClient(withInterceptors([jotInterceptor])),
+      provideHttpClientTesting(),
+      provideJot(
+        { loginUrl: '/authenticate', allowedOrigins: ['https://api.example.com'], ...config },
+        withRefresh({ url: '/refresh', ...options }),
+        withStorage('memory'),
+      ),
+    ],
+  });
+  const auth = TestBed.inject(JotAuth);
+  const old = fakeJwt({ sub: 'a', gen: 1 });
+  auth.setTokens({ accessToken: old, refreshToken: 'r1' });
+  const events: JotEvent[] = [];
+  auth.events.subscribe((e) => events.push(e));
+  return { auth, events, old, http: TestBed.inject(HttpClient), ctrl: TestBed.inject(HttpTestingController) };
+}
+
+const bearer = (req: TestRequest) => req.request.headers.get('Authorization');
+const refreshes = (ctrl: HttpTestingController) => ctrl.match('/refresh');
+const pending = (ctrl: HttpTestingController, url: string) => ctrl.match((r) => r.url === url);
+
+describe('401 handling: one refresh, a queue, one replay', () => {
+  afterEach(() => TestBed.inject(HttpTestingController).verify());
+
+  it.each([1, 10, 1000])('%i concurrent 401s cause exactly one refresh; each is replayed once and gets its own answer', (n) => {
+    const { http, ctrl, old, events } = setup();
+    const answers: unknown[] = [];
+    for (let i = 0; i < n; i++) http.get(`/api/item/${i}`).subscribe((body) => answers.push(body));
+    const first = ctrl.match((r) => r.url.startsWith('/api/item/'));
+    expect(first).toHaveLength(n);
+    expect(first.every((r) => bearer(r) === `Bearer ${old}`)).toBe(true);
+    for (const r of first) r.flush(null, UNAUTHORIZED);
+
+    const [refresh, ...more] = refreshes(ctrl);
+    expect(more).toHaveLength(0);
+    expect(refresh.request.method).toBe('POST');
+    expect(refresh.request.body).toEqual({ refresh_token: 'r1' });
+    expect(refresh.request.headers.has('Authorization')).toBe(false);
+    const fresh = fakeJwt({ sub: 'a', gen: 2 });
+    refresh.flush({ access_token: fresh, refresh_token: 'r2' });
+
+    const replays = ctrl.match((r) => r.url.startsWith('/api/item/'));
+    expect(replays).toHaveLength(n);
+    expect(replays.every((r) => bearer(r) === `Bearer ${fresh}`)).toBe(true);
+    for (const r of replays) r.flush({ id: r.request.url });
+    expect(answers).toHaveLength(n);
+    expect(new Set(answers.map((a) => (a as { id: string }).id)).size).toBe(n);
+    expect(events.filter((e) => e.type === 'refresh-start')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'refresh-success')).toHaveLength(1);
+  });
+
+  it('holds a request started while a refresh runs, and sends it once with the new token', () => {
+    const { http, ctrl, auth } = setup();
+    http.get('/api/a').subscribe();
+    ctrl.expectOne('/api/a').flush(null, UNAUTHORIZED);
+    let got: unknown;
+    http.get('/api/b').subscribe((b) => (got = b));
+    ctrl.expectNone('/api/b');
+    const fresh = fakeJwt({ gen: 2 });
+    ctrl.expectOne('/refresh').flush({ access_token: fresh, refresh_token: 'r2' });
+    expect(auth.token()).toBe(fresh);
+    ctrl.expectOne('/api/a').flush('a');
+    const b = ctrl.expectOne('/api/b');
+    expect(bearer(b)).toBe(`Bearer ${fresh}`);
+    b.flush('b');
+    expect(got).toBe('b');
+  });
+
+  it('replays a 401 for an older token with the current one, without another refresh', () => {
+    const { http, ctrl } = setup();
+    http.get('/api/slow').subscribe();
+    const slow = ctrl.expectOne('/api/slow');
+    http.get('/api/fast').subscribe();
+    ctrl.expectOne('/api/fast').flush(null, UNAUTHORIZED);
+    // Byte-identical to the old token on purpose: the session, not the string, tells them apart.
+    const same = bearer(slow)!.slice('Bearer '.length);
+    ctrl.expectOne('/refresh').flush({ access_token: same, refresh_token: 'r2' });
+    ctrl.expectOne('/api/fast').flush('ok');
+    slow.flush(null, UNAUTHORIZED); // its 401 was for the token before the refresh
+    ctrl.expectNone('/refresh');
+    const replay = ctrl.expectOne('/api/slow');
+    expect(bearer(replay)).toBe(`Bearer ${same}`);
+    replay.flush('ok');
+  });
+
+  it('a replay that gets 401 again ends the session: no second refresh', () => {
+    const { http, ctrl, auth, events } = setup();
+    let error: HttpErrorResponse | undefined;
+    http.get('/api').subscribe({ error: (e) => (error = e) });
+    ctrl.expectOne('/api').flush(null, UNAUTHORIZED);
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ gen: 2 }), refresh_token: 'r2' });
+    ctrl.expectOne('/api').flush({ why: 'still no' }, UNAUTHORIZED);
+    ctrl.expectNone('/refresh');
+    expect(error?.status).toBe(401);
+    expect(error?.error).toEqual({ why: 'still no' });
+    expect(auth.token()).toBeNull();
+    expect(events).toContainEqual({ type: 'logout', reason: 'refresh-failed' });
+  });
+
+  it('a backend that answers everything with 401 gets one refresh and one replay per request, then the error', () => {
+    const { http, ctrl } = setup();
+    const errors: number[] = [];
+    for (let i = 0; i < 5; i++) http.get(`/api/${i}`).subscribe({ error: (e) => errors.push(e.status) });
+    let refreshCount = 0;
+    let apiCount = 0;
+    for (let round = 0; round < 10; round++) {
+      for (const r of ctrl.match(() => true)) {
+        if (r.request.url === '/refresh') {
+          refreshCount++;
+          r.flush({ access_token: fakeJwt({ round }), refresh_token: `r${round}` });
+        } else {
+          apiCount++;
+          r.flush(null, UNAUTHORIZED);
+        }
+      }
+    }
+    expect(refreshCount).toBe(1);
+    expect(apiCount).toBe(10);
+    expect(errors).toEqual([401, 401, 401, 401, 401]);
+  });
+
+  it('a request whose token is known to be expired refreshes first instead of being sent doomed', () => {
+    const { http, ctrl, auth } = setup();
+    auth.setTokens({ accessToken: fakeJwt({}, { expiresInSeconds: -5 }), refreshToken: 'r1' });
+    expect(auth.isAuthenticated()).toBe(true); // it can be refreshed
+    http.get('/api').subscribe();
+    ctrl.expectNone('/api');
+    const fresh = fakeJwt({ gen: 2 });
+    ctrl.expectOne('/refresh').flush({ access_token: fresh, refresh_token: 'r2' });
+    expect(bearer(ctrl.expectOne('/api'))).toBe(`Bearer ${fresh}`);
+  });
+
+  it('the refresh and login calls never enter the 401 path; a wrong password never refreshes', () => {
+    const { http, ctrl, auth } = setup();
+    let loginError: HttpErrorResponse | undefined;
+    auth.login({ password: 'wrong' }).subscribe({ error: (e) => (loginError = e) });
+    ctrl.expectOne('/authenticate').flush({ error: 'invalid_grant' }, UNAUTHORIZED);
+    ctrl.expectNone('/refresh');
+    expect(loginError?.status).toBe(401);
+    expect(auth.isAuthenticated()).toBe(true);
+
+    http.get('/api').subscribe({ error: () => undefined });
+    ctrl.expectOne('/api').flush(null, UNAUTHORIZED);
+    ctrl.expectOne('/refresh').flush(null, UNAUTHORIZED);
+    ctrl.expectNone('/refresh');
+    ctrl.expectNone('/api');
+  });
+
+  it('a refresh answered 4xx ends the session: 401s see their own 401, held requests a JotError', () => {
+    const { http, ctrl, auth, events } = setup();
+    let first: unknown;
+    let held: unknown;
+    http.get('/api/first').subscribe({ error: (e) => (first = e) });
+    ctrl.expectOne('/api/first').flush({ mine: true }, UNAUTHORIZED);
+    http.get('/api/held').subscribe({ error: (e) => (held = e) });
+    ctrl.expectOne('/refresh').flush({ error: 'invalid_grant' }, { status: 400, statusText: 'Bad Request' });
+    expect(first).toBeInstanceOf(HttpErrorResponse);
+    expect((first as HttpErrorResponse).error).toEqual({ mine: true });
+    expect(held).toBeInstanceOf(JotError);
+    expect((held as JotError).code).toBe('refresh-failed');
+    expect(auth.token()).toBeNull();
+    expect(events.map((e) => e.type)).toEqual(['refresh-start', 'refresh-failure', 'logout']);
+    expect(events).toContainEqual({ type: 'logout', reason: 'refresh-failed' });
+    ctrl.expectNone('/api/held');
+  });
+
+  it.each([
+    ['a network error', { status: 0, statusText: 'Unknown Error' }],
+    ['a 503', { status: 503, statusText: 'Service Unavailable' }],
+  ])('%s during refresh keeps the session; queued requests error; the next request tries again', (_what, failure) => {
+    const { http, ctrl, auth } = setup();
+    let first: unknown;
+    let held: unknown;
+    http.get('/api/1').subscribe({ error: (e) => (first = e) });
+    ctrl.expectOne('/api/1').flush(null, UNAUTHORIZED);
+    http.get('/api/2').subscribe({ error: (e) => (held = e) });
+    const refresh = ctrl.expectOne('/refresh');
+    if (failure.status === 0) refresh.error(new ProgressEvent('error'));
+    else refresh.flush(null, failure);
+    expect((first as HttpErrorResponse).status).toBe(401);
+    expect((held as JotError).code).toBe('refresh-failed');
+    expect(auth.isAuthenticated()).toBe(true);
+    expect(auth.token()).not.toBeNull();
+
+    http.get('/api/3').subscribe();
+    ctrl.expectOne('/api/3').flush(null, UNAUTHORIZED);
+    const again = ctrl.expectOne('/refresh');
+    expect(again.request.body).toEqual({ refresh_token: 'r1' });
+    const fresh = fakeJwt({ gen: 3 });
+    again.flush({ access_token: fresh, refresh_token: 'r2' });
+    expect(bearer(ctrl.expectOne('/api/3'))).toBe(`Bearer ${fresh}`);
+  });
+
+  it('logout() during a refresh: the result is never applied and the session stays ended', () => {
+    const { http, ctrl, auth } = setup();
+    let held: unknown;
+    http.get('/api').subscribe({ error: () => undefined });
+    ctrl.expectOne('/api').flush(null, UNAUTHORIZED);
+    http.get('/api/held').subscribe({ error: (e) => (held = e) });
+    const refresh = ctrl.expectOne('/refresh');
+    auth.logout();
+    expect(refresh.cancelled).toBe(true);
+    expect(auth.token()).toBeNull();
+    expect((held as JotError).code).toBe('refresh-failed');
+    ctrl.expectNone('/api/held');
+  });
+
+  it('callers that leave do not cancel the refresh; its tokens are stored even with no one waiting', () => {
+    const { http, ctrl, auth } = setup();
+    const leave = new Subject<void>();
+    http.get('/api').pipe(takeUntil(leave)).subscribe();
+    ctrl.expectOne('/api').flush(null, UNAUTHORIZED);
+    const refresh = ctrl.expectOne('/refresh');
+    leave.next();
+    expect(refresh.cancelled).toBe(false);
+    const fresh = fakeJwt({ gen: 2 });
+    refresh.flush({ access_token: fresh, refresh_token: 'r2' });
+    expect(auth.token()).toBe(fresh);
+    ctrl.expectNone('/api');
+  });
+
+  it('replays the original request to the letter but for the credential', () => {
+    const { http, ctrl } = setup();
+    const MARK = new HttpContextToken(() => 'none');
+    const context = new HttpContext().set(MARK, 'kept');
+    http
+      .post('https://api.example.com/upload', new Blob(['x']), {
+        params: new HttpParams().set('a', '1').append('a', '2'),
+        headers: new HttpHeaders({ 'X-Trace': 't1', 'Content-Type': 'application/octet-stream' }),
+        context,
+        responseType: 'text',
+        reportProgress: true,
+        observe: 'events',
+        withCredentials: true,
+      })
+      .subscribe();
+    http.put('/api/doc', { title: 'Ü' }, { responseType: 'arraybuffer' }).subscribe();
+    http.delete('/api/doc/7', { params: { force: 'true' } }).subscribe();
+    const sent = ctrl.match((r) => r.url !== '/refresh');
+    const originals = sent.map((r) => r.request);
+    for (const r of sent) r.flush(null, UNAUTHORIZED);
+    const fresh = fakeJwt({ gen: 2 });
+    ctrl.expectOne('/refresh').flush({ access_token: fresh, refresh_token: 'r2' });
+    const replays = ctrl.match(() => true);
+    expect(replays).toHaveLength(3);
+    for (const original of originals) {
+      const replay = replays.find((r) => r.request.method === original.method)!.request;
+      expect(replay.urlWithParams).toBe(original.urlWithParams);
+      expect(replay.body).toBe(original.body);
+      expect(replay.context).toBe(original.context);
+      expect(replay.responseType).toBe(original.responseType);
+      expect(replay.reportProgress).toBe(original.reportProgress);
+      expect(replay.withCredentials).toBe(original.withCredentials);
+      const names = (h: HttpHeaders) => h.keys().filter((k) => k !== 'Authorization').sort();
+      expect(names(replay.headers)).toEqual(names(original.headers));
+      for (const k of names(original.headers)) expect(replay.headers.getAll(k)).toEqual(original.headers.getAll(k));
+      expect(replay.headers.get('Authorization')).toBe(`Bearer ${fresh}`);
+    }
+    expect(replays[0].request.context.get(MARK)).toBe('kept');
+    for (const r of replays) r.event({ type: HttpEventType.Sent });
+    for (const r of replays) r.flush(r.request.responseType === 'arraybuffer' ? new ArrayBuffer(1) : '');
+  });
+
+  it('passes a 401 for another scheme (WWW-Authenticate: Basic) through untouched', () => {
+    const { http, ctrl, auth } = setup();
+    let error: HttpErrorResponse | undefined;
+    http.get('/api').subscribe({ error: (e) => (error = e) });
+    ctrl.expectOne('/api').flush(null, { ...UNAUTHORIZED, headers: { 'WWW-Authenticate': 'Basic realm="files"' } });
+    ctrl.expectNone('/refresh');
+    expect(error?.status).toBe(401);
+    expect(auth.token()).not.toBeNull();
+
+    http.get('/api').subscribe({ error: () => undefined });
+    ctrl.expectOne('/api').flush(null, { ...UNAUTHORIZED, headers: { 'WWW-Authenticate': 'Basic realm="x", Bearer error="invalid_token"' } });
+    const refresh = refreshes(ctrl);
+    expect(refresh).toHaveLength(1);
+    refresh[0].flush({ access_token: fakeJwt({}), refresh_token: 'r2' });
+    ctrl.expectOne('/api').flush('ok');
+  });
+
+  it('refresh() is single-flight: concurrent callers share one request and one result', () => {
+    const { ctrl, auth } = setup();
+    const results: string[] = [];
+    auth.refresh().subscribe((t) => results.push(t));
+    auth.refresh().subscribe((t) => results.push(t));
+    auth.refresh().subscribe((t) => results.push(t));
+    const fresh = fakeJwt({ gen: 2 });
+    ctrl.expectOne('/refresh').flush({ access_token: fresh, refresh_token: 'r2' });
+    expect(results).toEqual([fresh, fresh, fresh]);
+    auth.refresh().subscribe();
+    const next = ctrl.expectOne('/refresh');
+    expect(next.request.body).toEqual({ refresh_token: 'r2' });
+    next.flush({ access_token: fakeJwt({ gen: 3 }), refresh_token: 'r3' });
+  });
+
+  it('keeps the refresh token when the response omits it', () => {
+    const { ctrl, auth } = setup();
+    auth.refresh().subscribe();
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ gen: 2 }) });
+    auth.refresh().subscribe();
+    const next = ctrl.expectOne('/refresh');
+    expect(next.request.body).toEqual({ refresh_token: 'r1' });
+    next.flush({ access_token: fakeJwt({ gen: 3 }) });
+  });
+
+  it.each([
+    ['no token', { ok: 1 }],
+    ['a malformed token', { access_token: 'x.y.z' }],
+    ['an already expired token', { access_token: fakeJwt({}, { expiresInSeconds: -100 }), refresh_token: 'r2' }],
+  ])('a refresh response with %s is a failed refresh: session ended, nothing half-stored', (_what, body) => {
+    const { ctrl, auth, events } = setup();
+    let error: JotError | undefined;
+    auth.refresh().subscribe({ error: (e) => (error = e) });
+    ctrl.expectOne('/refresh').flush(body);
+    expect(error?.code).toBe('refresh-failed');
+    expect(error?.message).toMatch(/^ngx-jot: /);
+    expect(auth.token()).toBeNull();
+    expect(events).toContainEqual({ type: 'logout', reason: 'refresh-failed' });
+  });
+});
+
+describe('refresh with a cookie-held refresh token (withCredentials)', () => {
+  afterEach(() => TestBed.inject(HttpTestingController).verify());
+
+  it('credentials go on the refresh, login and logout calls only; XSRF header to the API origin', () => {
+    TestBed.configureTestingModule({
+      providers: [{ provide: HttpXsrfTokenExtractor, useValue: { getToken: () => 'xsrf-123' } }],
+    });
+    const { http, ctrl, auth } = setup(
+      { url: 'https://api.example.com/refresh', withCredentials: true },
+      { loginUrl: 'https://api.example.com/login', logoutUrl: 'https://api.example.com/logout' },
+    );
+    auth.setTokens({ accessToken: fakeJwt({}) }); // no refresh token: it lives in a cookie
+    http.get('https://api.example.com/data').subscribe({ error: () => undefined });
+    const data = ctrl.expectOne('https://api.example.com/data');
+    expect(data.request.withCredentials).toBe(false);
+    data.flush(null, UNAUTHORIZED);
+    const refresh = ctrl.expectOne('https://api.example.com/refresh');
+    expect(refresh.request.withCredentials).toBe(true);
+    expect(refresh.request.headers.get('X-XSRF-TOKEN')).toBe('xsrf-123');
+    expect(refresh.request.body).toEqual({});
+    refresh.flush({ access_token: fakeJwt({ gen: 2 }) });
+    ctrl.expectOne('https://api.example.com/data').flush('ok');
+    auth.logout();
+    expect(ctrl.expectOne('https://api.example.com/logout').request.withCredentials).toBe(true);
+    auth.login({}).subscribe();
+    expect(ctrl.expectOne('https://api.example.com/login').request.withCredentials).toBe(true);
+  });
+});
+
+describe('proactive refresh and the clock', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('refreshes before exp, is cancelled by logout, leaves no timer, and never blocks stability', async () => {
+    const { ctrl, auth } = setup({ refreshBeforeExpirySeconds: 30 });
+    auth.setTokens({ accessToken: fakeJwt({}, { expiresInSeconds: 120 }), refreshToken: 'r1' });
+    const stable = TestBed.inject(ApplicationRef).whenStable();
+    await jest.advanceTimersByTimeAsync(0);
+    await expect(stable).resolves.toBeUndefined();
+    jest.advanceTimersByTime(89_000);
+    ctrl.expectNone('/refresh');
+    jest.advanceTimersByTime(1_500);
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({}, { expiresInSeconds: 120 }), refresh_token: 'r2' });
+    expect(jest.getTimerCount()).toBe(1);
+    auth.logout();
+    expect(jest.getTimerCount()).toBe(0);
+    jest.advanceTimersByTime(600_000);
+    ctrl.verify();
+  });
+
+  it('4-second tokens refresh about every 2 s, never in a loop, and are never sent expired', () => {
+    const { http, ctrl, auth } = setup();
+    auth.setTokens({ accessToken: fakeJwt({}, { expiresInSeconds: 4 }), refreshToken: 'r0' });
+    let refreshCount = 0;
+    let expiredSent = 0;
+    for (let t = 0; t < 12_000; t += 100) {
+      jest.advanceTimersByTime(100);
+      http.get('/api').subscribe();
+      for (const r of ctrl.match(() => true)) {
+        if (r.request.url === '/refresh') {
+          refreshCount++;
+          r.flush({ access_token: fakeJwt({ n: refreshCount }, { expiresInSeconds: 4 }), refresh_token: `r${refreshCount}` });
+        } else {
+          const token = bearer(r)!.slice(7);
+          const exp = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).exp * 1000;
+          if (Date.now() >= exp) expiredSent++;
+          r.flush('ok');
+        }
+      }
+    }
+    expect(refreshCount).toBeGreaterThanOrEqual(4);
+    expect(refreshCount).toBeLessThanOrEqual(7);
+    expect(expiredSent).toBe(0);
+  });
+
+  it('a device clock ten minutes off neither refreshes in a loop nor sends expired tokens', () => {
+    const { ctrl, auth } = setup();
+    const serverNow = Date.now();
+    jest.setSystemTime(serverNow + 10 * 60_000); // the device runs ten minutes fast
+    auth.refresh().subscribe();
+    ctrl.expectOne('/refresh').flush({
+      access_token: fakeJwt({}, { expiresInSeconds: 300, issuedAt: new Date(serverNow) }),
+      refresh_token: 'r2',
+    });
+    expect(auth.isAuthenticated()).toBe(true);
+    // exp on the device's clock: ten minutes later than the server says.
+    expect(auth.expiresAt()!.getTime()).toBe(serverNow + 10 * 60_000 + 300_000);
+    jest.advanceTimersByTime(200_000);
+    ctrl.expectNone('/refresh');
+    jest.advanceTimersByTime(80_000);
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({}, { expiresInSeconds: 300, issuedAt: new Date(serverNow + 280_000) }), refresh_token: 'r3' });
+    ctrl.verify();
+  });
+
+  it('re-checks expiry when the tab becomes visible again (timers are late after sleep)', () => {
+    const { ctrl, auth } = setup();
+    auth.setTokens({ accessToken: fakeJwt({}, { expiresInSeconds: 60 }), refreshToken: 'r1' });
+    // Sleep: the clock jumps, no timer ran.
+    jest.setSystemTime(Date.now() + 120_000);
+    ctrl.expectNone('/refresh');
+    document.dispatchEvent(new Event('visibilitychange'));
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({}), refresh_token: 'r2' });
+  });
+});
