@@ -3,5 +3,6 @@ module.exports = {
   projects: [
     '<rootDir>/projects/ngx-jot/jest.config.js',
     '<rootDir>/projects/ngx-jot/jest.zone.config.js',
+    '<rootDir>/projects/ngx-jot/schematics/jest.config.js',
   ],
 };
