@@ -9,6 +9,7 @@ export type { JotErrorCode } from './lib/errors';
 export { JotAuth } from './lib/jot-auth';
 export type { JotEvent, JotLoginOptions, JotLogoutOptions } from './lib/jot-auth';
 export { jotInterceptor } from './lib/jot-interceptor';
+export { jotClaimsGuard, jotGuard, jotGuestGuard, safeReturnUrl } from './lib/guards';
 export { JotFeatureKind, provideJot, withRefresh, withStorage } from './lib/provide-jot';
 export type { JotFeature } from './lib/provide-jot';
 export { withJotDebug } from './lib/debug';
@@ -17,3 +18,7 @@ export type { JotRefreshOptions } from './lib/refresh-queue';
 export { JOT_STORAGE_KEY } from './lib/storage';
 export type { JotStorageKind, JotTokenStore } from './lib/storage';
 export type { JwtPayload } from 'jwt-decode';
+// For ngx-jot/testing only; not part of the supported API.
+export { JOT_REFRESHER as ɵJOT_REFRESHER } from './lib/tokens';
+export type { JotHost as ɵJotHost, JotRefresher as ɵJotRefresher } from './lib/tokens';
+export type { JotSession as ɵJotSession } from './lib/token';

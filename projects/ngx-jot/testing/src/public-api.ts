@@ -3,3 +3,5 @@
  */
 export { fakeJwt } from './fake-jwt';
 export type { FakeJwtOptions } from './fake-jwt';
+export { JotTestingController, provideJotTesting } from './provide-jot-testing';
+export type { JotTestingOptions } from './provide-jot-testing';

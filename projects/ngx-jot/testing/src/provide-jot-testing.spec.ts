@@ -1,0 +1,73 @@
+import { TestBed } from '@angular/core/testing';
+import { JotAuth, JotError, type JotEvent } from 'ngx-jot';
+
+import { fakeJwt } from './fake-jwt';
+import { JotTestingController, provideJotTesting } from './provide-jot-testing';
+
+function setup(options: Parameters<typeof provideJotTesting>[0] = {}) {
+  TestBed.configureTestingModule({ providers: [provideJotTesting(options)] });
+  const auth = TestBed.inject(JotAuth);
+  const events: JotEvent[] = [];
+  auth.events.subscribe((e) => events.push(e));
+  return { auth, events, ctrl: TestBed.inject(JotTestingController) };
+}
+
+describe('fakeJwt', () => {
+  it('makes an unsigned token with iat, exp and the claims, UTF-8 safe', () => {
+    const token = fakeJwt({ sub: 'ada', name: 'Ädä €' }, { expiresInSeconds: 60 });
+    const [header, payload, signature] = token.split('.');
+    expect(JSON.parse(Buffer.from(header, 'base64url').toString())).toEqual({ alg: 'none', typ: 'JWT' });
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    expect(claims).toMatchObject({ sub: 'ada', name: 'Ädä €' });
+    expect(claims.exp - claims.iat).toBe(60);
+    expect(signature).toBe('');
+  });
+});
+
+describe('provideJotTesting', () => {
+  it('starts logged in with the given claims, no HTTP needed', () => {
+    const { auth } = setup({ claims: { sub: 'ada', roles: ['admin'] } });
+    expect(auth.isAuthenticated()).toBe(true);
+    expect(auth.claims()).toMatchObject({ sub: 'ada', roles: ['admin'] });
+    expect(auth.expiresAt()!.getTime()).toBeGreaterThan(Date.now() + 3_500_000);
+  });
+
+  it('starts logged out with claims: null', () => {
+    const { auth } = setup({ claims: null });
+    expect(auth.isAuthenticated()).toBe(false);
+  });
+
+  it('refreshes through the controller: succeed, then fail', () => {
+    const { auth, ctrl, events } = setup({ claims: { sub: 'ada' } });
+    let token: string | undefined;
+    auth.refresh().subscribe((t) => (token = t));
+    expect(token).toBe(auth.token());
+    expect(ctrl.refreshCount).toBe(1); // the token itself may be byte-identical within one second
+    expect(auth.claims()).toMatchObject({ sub: 'ada' });
+    ctrl.failNextRefresh();
+    let error: unknown;
+    auth.refresh().subscribe({ error: (e) => (error = e) });
+    expect((error as JotError).code).toBe('refresh-failed');
+    expect(auth.isAuthenticated()).toBe(false);
+    expect(ctrl.refreshCount).toBe(2);
+    expect(events.map((e) => e.type)).toEqual(['refresh-start', 'refresh-success', 'refresh-start', 'refresh-failure', 'logout']);
+  });
+
+  it('expireToken() makes the token stale so the next use refreshes', () => {
+    const { auth, ctrl } = setup({ claims: { sub: 'ada' } });
+    ctrl.expireToken();
+    expect(auth.expiresAt()!.getTime()).toBeLessThan(Date.now());
+    expect(auth.isAuthenticated()).toBe(true); // refreshable
+    ctrl.succeedNextRefresh({ sub: 'ada', roles: ['new'] });
+    auth.refresh().subscribe();
+    expect(auth.claims()).toMatchObject({ roles: ['new'] });
+    expect(auth.expiresAt()!.getTime()).toBeGreaterThan(Date.now());
+  });
+
+  it('logoutInOtherTab() ends the session with reason other-tab', () => {
+    const { auth, ctrl, events } = setup();
+    ctrl.logoutInOtherTab();
+    expect(auth.isAuthenticated()).toBe(false);
+    expect(events).toContainEqual({ type: 'logout', reason: 'other-tab' });
+  });
+});

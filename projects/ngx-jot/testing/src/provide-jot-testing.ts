@@ -1,0 +1,128 @@
+import { type EnvironmentProviders, Injectable, Injector, inject, makeEnvironmentProviders } from '@angular/core';
+import {
+  JotAuth,
+  JotError,
+  provideJot,
+  withStorage,
+  type JotConfig,
+  ɵJOT_REFRESHER,
+  type ɵJotHost,
+  type ɵJotRefresher,
+  type ɵJotSession,
+} from 'ngx-jot';
+import { Observable, defer, of, throwError } from 'rxjs';
+
+import { fakeJwt } from './fake-jwt';
+
+/** Options of `provideJotTesting()`. */
+export interface JotTestingOptions {
+  /** Claims of the fake token; `null` starts logged out. Default `{ sub: 'test-user' }`. */
+  claims?: Record<string, unknown> | null;
+  /** Lifetime of the fake token. Default 3600. */
+  expiresInSeconds?: number;
+  /** Refresh token held; default `'fake-refresh-token'`. `null` makes the session unrefreshable. */
+  refreshToken?: string | null;
+  /** More `JotConfig` (e.g. `loginRoute`) for guard tests. */
+  config?: Partial<JotConfig>;
+}
+
+type Outcome = { ok: true; claims?: Record<string, unknown> } | { ok: false };
+
+/**
+ * Drives the session of `provideJotTesting()`: expire the token, decide the next refresh,
+ * log out "from another tab".
+ */
+@Injectable()
+export class JotTestingController {
+  // Looked up lazily: JotAuth itself asks for the refresher this controller backs.
+  private readonly injector = inject(Injector);
+  private readonly outcomes: Outcome[] = [];
+  /** Refreshes run so far. */
+  refreshCount = 0;
+
+  private get auth(): JotAuth {
+    return this.injector.get(JotAuth);
+  }
+
+  /** Replaces the token with one that expired a minute ago (the refresh token stays). */
+  expireToken(): void {
+    const claims = (this.auth.claims() as Record<string, unknown> | null) ?? {};
+    const { iat: _iat, exp: _exp, ...rest } = claims;
+    this.auth.ɵ.adopt({ accessToken: fakeJwt(rest, { expiresInSeconds: -60 }) }, { fresh: false, from: 'refresh' });
+  }
+
+  /** The next refresh succeeds (with these claims, default the current ones). */
+  succeedNextRefresh(claims?: Record<string, unknown>): void {
+    this.outcomes.push({ ok: true, claims });
+  }
+
+  /** The next refresh is rejected (as a 401 would be): the session ends with `refresh-failed`. */
+  failNextRefresh(): void {
+    this.outcomes.push({ ok: false });
+  }
+
+  /** Another tab logged out: the session ends here with reason `other-tab`. */
+  logoutInOtherTab(): void {
+    this.auth.ɵ.end('other-tab', { broadcast: false });
+  }
+
+  /** @internal */
+  ɵrefresh(host: ɵJotHost): Observable<ɵJotSession> {
+    return defer(() => {
+      this.refreshCount++;
+      host.emit({ type: 'refresh-start' });
+      const outcome = this.outcomes.shift() ?? { ok: true };
+      if (!outcome.ok) {
+        const error = new JotError('refresh-failed', 'the refresh was rejected (JotTestingController.failNextRefresh()).');
+        host.emit({ type: 'refresh-failure', error });
+        host.end('refresh-failed');
+        return throwError(() => error);
+      }
+      const { iat: _iat, exp: _exp, ...current } = (host.session()?.claims ?? {}) as Record<string, unknown>;
+      const adopted = host.adopt(
+        { accessToken: fakeJwt(outcome.claims ?? current), refreshToken: `fake-refresh-${this.refreshCount}` },
+        { fresh: true, from: 'refresh' },
+      );
+      if (typeof adopted === 'string') return throwError(() => new JotError('refresh-failed', adopted));
+      host.emit({ type: 'refresh-success' });
+      return of(adopted);
+    });
+  }
+}
+
+/**
+ * A logged-in session with an unsigned fake token, for component and service tests; no HTTP
+ * is needed, and refreshes are answered by `JotTestingController`.
+ *
+ * @usageNotes
+ * ```ts
+ * TestBed.configureTestingModule({ providers: [provideJotTesting({ claims: { sub: 'ada', roles: ['admin'] } })] });
+ * ```
+ */
+export function provideJotTesting(options: JotTestingOptions = {}): EnvironmentProviders {
+  const claims = options.claims === undefined ? { sub: 'test-user' } : options.claims;
+  const record =
+    claims === null
+      ? null
+      : {
+          accessToken: fakeJwt(claims, { expiresInSeconds: options.expiresInSeconds }),
+          refreshToken: options.refreshToken === undefined ? 'fake-refresh-token' : options.refreshToken,
+        };
+  return makeEnvironmentProviders([
+    provideJot({ loginUrl: '/__jot-testing/login', ...options.config }, withStorage({ get: () => record, set: () => undefined })),
+    JotTestingController,
+    {
+      provide: ɵJOT_REFRESHER,
+      useFactory: () => {
+        const controller = inject(JotTestingController);
+        return (host: ɵJotHost): ɵJotRefresher => ({
+          withCredentials: false,
+          refreshBeforeMs: 30_000,
+          busy: false,
+          refresh: () => controller.ɵrefresh(host),
+          cancel: () => undefined,
+        });
+      },
+    },
+  ]);
+}
