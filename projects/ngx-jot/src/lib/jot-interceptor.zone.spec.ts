@@ -24,7 +24,7 @@ describe('ngx-jot with zone.js', () => {
   afterEach(() => TestBed.inject(HttpTestingController).verify());
 
   it('runs under a real NgZone', () => {
-    expect(typeof Zone).toBe('function');
+    expect(typeof (globalThis as { Zone?: unknown }).Zone).toBe('function');
     expect(TestBed.inject(NgZone)).toBeInstanceOf(NgZone);
   });
 
