@@ -188,6 +188,8 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     expect((first as HttpErrorResponse).error).toEqual({ mine: true });
     expect(held).toBeInstanceOf(JotError);
     expect((held as JotError).code).toBe('refresh-failed');
+    expect((held as JotError).message).toContain('rejected (400)');
+    expect(((held as JotError).cause as HttpErrorResponse).status).toBe(400);
     expect(auth.token()).toBeNull();
     expect(events.map((e) => e.type)).toEqual(['refresh-start', 'refresh-failure', 'logout']);
     expect(events).toContainEqual({ type: 'logout', reason: 'refresh-failed' });

@@ -78,6 +78,8 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       error,
     );
     host.emit({ type: 'refresh-failure', error: jotError });
+    // Detach first, so ending the session does not cancel this flight with a vaguer error.
+    if (flight === subject) flight = request = null;
     // End the session before the waiters hear of it, so what they see next is consistent.
     if (!transient) host.end('refresh-failed');
     settle(subject, jotError);
