@@ -26,7 +26,13 @@ export class OriginPolicy {
     private readonly config: ResolvedJotConfig,
     doc: Document | null,
   ) {
-    this.base = doc?.baseURI || 'http://localhost/';
+    let base: string | null | undefined;
+    try {
+      base = doc?.baseURI;
+    } catch {
+      // Domino, the server DOM of @angular/platform-server, throws on baseURI (NotYetImplemented).
+    }
+    this.base = base || doc?.location?.href || 'http://localhost/';
     this.self = originOf(doc?.location?.href ?? this.base) ?? 'null';
     this.fastPath = originOf(this.base) === this.self;
   }
