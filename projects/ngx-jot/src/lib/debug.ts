@@ -1,4 +1,5 @@
 import type { HttpRequest } from '@angular/common/http';
+import { DOCUMENT } from '@angular/common';
 import { inject } from '@angular/core';
 
 import { JOT_CONFIG, JOT_DEBUG, type JotVerdict } from './tokens';
@@ -24,6 +25,7 @@ export function withJotDebug(): JotFeature<JotFeatureKind.Debug> {
             provide: JOT_DEBUG,
             useFactory: () => {
               const config = inject(JOT_CONFIG);
+              const doc = inject(DOCUMENT, { optional: true });
               return (req: HttpRequest<unknown>, verdict: JotVerdict) => {
                 const why: Record<JotVerdict, () => string> = {
                   attached: () => 'token attached',
@@ -36,7 +38,7 @@ export function withJotDebug(): JotFeature<JotFeatureKind.Debug> {
                     return `not attached: excluded by ${String(hit ?? 'excludedUrls')}`;
                   },
                   origin: () =>
-                    `not attached: origin ${originOf(req.url, globalThis.document?.baseURI) ?? '(unparsable URL)'} not in allowedOrigins ` +
+                    `not attached: origin ${originOf(req.url, doc?.location?.href) ?? '(unparsable URL)'} not in allowedOrigins ` +
                     `[${[...config.origins, ...config.originPatterns.map(String)].join(', ')}]`,
                 };
                 console.debug(`ngx-jot: ${req.method} ${req.url.split('?')[0]}: ${why[verdict]()}`);
