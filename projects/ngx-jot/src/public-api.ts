@@ -13,6 +13,7 @@ export { jotClaimsGuard, jotGuard, jotGuestGuard, safeReturnUrl } from './lib/gu
 export { JotFeatureKind, provideJot, withRefresh, withStorage } from './lib/provide-jot';
 export type { JotFeature } from './lib/provide-jot';
 export { withJotDebug } from './lib/debug';
+export { withCrossTabSync } from './lib/cross-tab';
 export { JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS } from './lib/refresh-queue';
 export type { JotRefreshOptions } from './lib/refresh-queue';
 export { JOT_STORAGE_KEY } from './lib/storage';

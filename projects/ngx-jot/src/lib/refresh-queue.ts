@@ -1,6 +1,6 @@
 import { HttpClient, HttpContext, HttpErrorResponse, HttpXsrfTokenExtractor } from '@angular/common/http';
 import { inject } from '@angular/core';
-import { AsyncSubject, type Observable, type Subscription, throwError } from 'rxjs';
+import { AsyncSubject, type Observable, type Subscription, finalize, throwError } from 'rxjs';
 
 import { JotError } from './errors';
 import { JOT_SKIP } from './context';
@@ -65,9 +65,31 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
     }
   }
 
-  function fail(subject: AsyncSubject<JotSession>, error: unknown, mine: number) {
+  function fail(subject: AsyncSubject<JotSession>, error: unknown, mine: number, rechecked = false) {
     if (mine !== epoch) return;
     const transient = error instanceof HttpErrorResponse && (error.status === 0 || error.status >= 500);
+    const sync = host.sync();
+    if (!transient && sync && !rechecked) {
+      // Another tab may have stored a newer pair (a login, or a refresh whose message is not here
+      // yet): take it rather than end the session in every tab. Called under the lock, exclusive()
+      // runs this at once, still under it.
+      const giveUp = () => fail(subject, error, mine, true);
+      sync
+        .exclusive(async (shared) => {
+          const held = host.record();
+          if (mine === epoch && shared && held && isNewer(shared, held)) {
+            const adopted = host.adopt(shared, { fresh: false, from: 'other-tab' });
+            if (typeof adopted !== 'string' && Date.now() < adopted.staleAt) {
+              host.emit({ type: 'refresh-success' });
+              settle(subject, adopted);
+              return;
+            }
+          }
+          giveUp();
+        })
+        .catch(giveUp);
+      return;
+    }
     const jotError = new JotError(
       'refresh-failed',
       transient
@@ -135,15 +157,11 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
                 return;
               }
             }
+            // finalize: the lock is released however the call ends, cancellation included.
             await new Promise<void>((resolve) => {
-              request = post(host.session()?.refreshToken ?? null).subscribe({
-                next: (r) => succeed(subject, r, mine),
-                error: (e) => {
-                  fail(subject, e, mine);
-                  resolve();
-                },
-                complete: resolve,
-              });
+              request = post(host.session()?.refreshToken ?? null)
+                .pipe(finalize(resolve))
+                .subscribe({ next: (r) => succeed(subject, r, mine), error: (e) => fail(subject, e, mine) });
             });
           })
           .catch((e: unknown) => fail(subject, e, mine));

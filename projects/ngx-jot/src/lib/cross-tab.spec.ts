@@ -1,0 +1,333 @@
+import { fakeJwt } from 'ngx-jot/testing';
+
+import { withCrossTabSync } from './cross-tab';
+import { provideJot, withStorage } from './provide-jot';
+import { FakeOrigin, type FakeTabOptions } from './testing-fakes/fake-browser';
+import { FakeJotServer } from './testing-fakes/fake-jot-server';
+import { type TabApp, openApp } from './testing-fakes/fake-tab-app';
+
+const LOCK = 'ngx-jot-refresh';
+const noop = () => undefined;
+
+describe('withCrossTabSync', () => {
+  let origin: FakeOrigin;
+  let server: FakeJotServer;
+  let apps: TabApp[];
+
+  /** Lets messages, IndexedDB, locks and the server's answers run (fake time). */
+  const settle = (ms = 1000) => jest.advanceTimersByTimeAsync(ms);
+  const open = (options?: FakeTabOptions) => {
+    const app = openApp(origin.openTab(options), server);
+    apps.push(app);
+    return app;
+  };
+  const pairOf = (app: TabApp) => {
+    const r = app.auth.ɵ.record();
+    return r && { accessToken: r.accessToken, refreshToken: r.refreshToken };
+  };
+  const logouts = (app: TabApp) => app.events.filter((e) => e.type === 'logout');
+
+  beforeEach(() => {
+    jest.useFakeTimers({ doNotFake: ['queueMicrotask', 'nextTick'] });
+    origin = new FakeOrigin();
+    server = new FakeJotServer();
+    apps = [];
+  });
+
+  afterEach(async () => {
+    // Whatever a test did, no tab spent a rotated refresh token, and no lock was left held.
+    expect(server.reuse).toBe(0);
+    await settle();
+    expect(origin.locks.isHeld(LOCK)).toBe(false);
+    for (const app of apps) app.close();
+    jest.useRealTimers();
+  });
+
+  it.each<[string, FakeTabOptions & { failOpen?: boolean }]>([
+    ['Web Locks + IndexedDB + BroadcastChannel', {}],
+    ['no IndexedDB (localStorage record)', { indexedDB: false }],
+    ['IndexedDB refusing to open', { failOpen: true }],
+    ['no Web Locks (localStorage lease)', { locks: false }],
+    ['no BroadcastChannel (storage events)', { broadcastChannel: false }],
+    ['none of them', { locks: false, indexedDB: false, broadcastChannel: false }],
+  ])('three tabs whose token expires together refresh once and all get the new pair (%s)', async (_name, { failOpen, ...options }) => {
+    origin.indexedDB.failOpen = !!failOpen;
+    const tabs = [open(options), open(options), open(options)];
+    await settle();
+    tabs[0].auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    const login = pairOf(tabs[0]);
+    expect(login?.refreshToken).toBe(server.liveRefreshToken());
+    for (const t of tabs) expect(pairOf(t)).toEqual(login);
+
+    // All three refresh timers fire in the same millisecond.
+    await jest.advanceTimersByTimeAsync(30_000);
+    await settle(3000);
+
+    expect(server.callsTo('/refresh')).toHaveLength(1);
+    const fresh = pairOf(tabs[0]);
+    expect(fresh?.refreshToken).toBe(server.liveRefreshToken());
+    expect(fresh?.refreshToken).not.toBe(login?.refreshToken);
+    for (const t of tabs) {
+      expect(pairOf(t)).toEqual(fresh);
+      expect(t.events.filter((e) => e.type === 'refresh-start')).toHaveLength(1);
+      expect(t.events.filter((e) => e.type === 'refresh-success')).toHaveLength(1);
+      expect(t.auth.isAuthenticated()).toBe(true);
+    }
+    if (options.indexedDB !== false && options.locks !== false && !failOpen) {
+      // The refreshing tab committed the rotated pair to IndexedDB before it let the lock go.
+      const grant = origin.timeline.findIndex((e) => e.what === 'grant');
+      const release = origin.timeline.findIndex((e, i) => i > grant && e.what === 'release');
+      const commit = origin.timeline.findIndex(
+        (e) => e.what === 'commit' && (e.value as { record?: { refreshToken?: string } }).record?.refreshToken === fresh?.refreshToken,
+      );
+      expect(grant).toBeGreaterThanOrEqual(0);
+      expect(commit).toBeGreaterThan(grant);
+      expect(commit).toBeLessThan(release);
+    }
+  });
+
+  it('keeps refreshing once per expiry over several rounds', async () => {
+    const tabs = [open(), open(), open()];
+    await settle();
+    tabs[1].auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    for (let round = 1; round <= 3; round++) {
+      await jest.advanceTimersByTimeAsync(30_000);
+      await settle(2000);
+      expect(server.callsTo('/refresh')).toHaveLength(round);
+      for (const t of tabs) expect(pairOf(t)?.refreshToken).toBe(server.liveRefreshToken());
+    }
+  });
+
+  it('a logout in one tab ends the others with reason other-tab, and they do not broadcast it again', async () => {
+    const [a, b, c] = [open(), open(), open()];
+    await settle();
+    a.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    const mark = origin.channels.log.length;
+
+    a.auth.logout();
+    await settle();
+
+    expect(logouts(a)).toEqual([{ type: 'logout', reason: 'user' }]);
+    for (const t of [b, c]) {
+      expect(t.auth.token()).toBeNull();
+      expect(t.auth.isAuthenticated()).toBe(false);
+      expect(logouts(t)).toEqual([{ type: 'logout', reason: 'other-tab' }]);
+      expect(t.tab.sessionStorage.getItem('ngx-jot')).toBeNull();
+      expect(origin.channels.postsBy(t.tab.name, mark)).toEqual([]);
+    }
+    expect(origin.channels.postsBy(a.tab.name, mark)).toEqual([expect.objectContaining({ type: 'state', record: null })]);
+    expect(origin.indexedDB.peek('ngx-jot', 'sync', 'record')).toMatchObject({ record: null });
+  });
+
+  it('login in one tab reaches the open tabs, and a tab opened later asks them', async () => {
+    const [a, b] = [open(), open()];
+    await settle();
+    a.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    expect(b.auth.claims()?.name).toBe('Ada');
+    expect(b.events).toEqual([{ type: 'login', source: 'other-tab' }]);
+
+    const later = open();
+    await settle();
+    expect(pairOf(later)).toEqual(pairOf(a));
+    expect(later.events).toEqual([{ type: 'login', source: 'other-tab' }]);
+  });
+
+  it('a tab opened when no tab is alive does not take the session left in IndexedDB', async () => {
+    const a = open();
+    await settle();
+    a.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    a.close();
+    expect(origin.indexedDB.peek('ngx-jot', 'sync', 'record')).toMatchObject({ record: { refreshToken: server.liveRefreshToken() } });
+
+    const next = open();
+    await settle();
+    expect(next.auth.token()).toBeNull();
+  });
+
+  it('ignores stale, repeated and malformed messages', async () => {
+    const [a, b] = [open(), open()];
+    await settle();
+    a.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    const loginMessage = origin.channels.postsBy(a.tab.name).find((m) => (m as { record?: unknown }).record) as Record<string, unknown>;
+    a.auth.refresh().subscribe();
+    await settle();
+    const current = pairOf(a);
+    expect(pairOf(b)).toEqual(current);
+    const eventsBefore = b.events.length;
+
+    // Another tab's channel, replaying what was said before the refresh, and worse.
+    const Channel = origin.channels.classFor(origin.openTab());
+    const rogue = new Channel('ngx-jot');
+    rogue.postMessage(loginMessage); // the login, again: older than the refresh
+    rogue.postMessage({ ...loginMessage, record: null }); // a logout as old as that login
+    rogue.postMessage({ ...loginMessage, version: Date.now() + 1e6, record: { ...current } }); // newer, but the same pair
+    rogue.postMessage({ type: 'state', version: Date.now() + 2e6, by: 'x', record: { refreshToken: 'half' } }); // no access token
+    rogue.postMessage({ type: 'state', version: 'soon', by: 'x', record: null });
+    rogue.postMessage('hello');
+    await settle();
+    rogue.close();
+
+    expect(pairOf(b)).toEqual(current);
+    expect(b.events.length).toBe(eventsBefore);
+    expect(b.auth.isAuthenticated()).toBe(true);
+  });
+
+  it('passes on a refresh that returned a byte-identical access token (the refresh token tells)', async () => {
+    server.sameAccessToken = true;
+    const [a, b] = [open(), open()];
+    await settle();
+    a.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    const before = pairOf(b);
+    a.auth.refresh().subscribe();
+    await settle();
+    expect(pairOf(a)?.accessToken).toBe(before?.accessToken);
+    expect(pairOf(b)).toEqual(pairOf(a));
+    expect(pairOf(b)?.refreshToken).not.toBe(before?.refreshToken);
+    // Its own next refresh spends the token it was handed, not the old one.
+    b.auth.refresh().subscribe();
+    await settle();
+    expect(server.callsTo('/refresh')).toHaveLength(2);
+  });
+
+  it('a duplicated tab shares one refresh with its twin', async () => {
+    const a = open();
+    await settle();
+    a.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    const twin = openApp(origin.duplicate(a.tab), server);
+    apps.push(twin);
+    await settle();
+    expect(twin.events).toEqual([]); // restored from the copied sessionStorage, not adopted
+    expect(pairOf(twin)).toEqual(pairOf(a));
+
+    await jest.advanceTimersByTimeAsync(30_000);
+    await settle(2000);
+    expect(server.callsTo('/refresh')).toHaveLength(1);
+    expect(pairOf(twin)).toEqual(pairOf(a));
+    expect(pairOf(a)?.refreshToken).toBe(server.liveRefreshToken());
+  });
+
+  it('a duplicated tab that missed its twin\'s refresh takes the rotated pair from IndexedDB instead of spending its copy', async () => {
+    const a = open();
+    await settle();
+    a.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    const twin = openApp(origin.duplicate(a.tab), server);
+    apps.push(twin);
+    await settle();
+    const copied = pairOf(twin);
+
+    twin.tab.deaf = true; // drops every message (FINDINGS: a tab right after the lock often has not got it yet)
+    a.auth.refresh().subscribe();
+    await settle();
+    expect(pairOf(twin)).toEqual(copied);
+    expect(pairOf(a)).not.toEqual(copied);
+
+    let token: string | undefined;
+    twin.auth.refresh().subscribe((t) => (token = t));
+    await settle();
+    expect(server.callsTo('/refresh')).toHaveLength(1);
+    expect(pairOf(twin)).toEqual(pairOf(a));
+    expect(token).toBe(a.auth.token());
+  });
+
+  it('a database that never answers does not keep the lock: the refresh still happens once', async () => {
+    const [a, b] = [open(), open()];
+    await settle();
+    a.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    origin.indexedDB.hang = true;
+    await jest.advanceTimersByTimeAsync(30_000);
+    await settle(20_000);
+    expect(server.callsTo('/refresh')).toHaveLength(1);
+    expect(pairOf(b)).toEqual(pairOf(a));
+    expect(pairOf(a)?.refreshToken).toBe(server.liveRefreshToken());
+  });
+
+  it('a failed refresh looks at the shared store before it ends the session: a login elsewhere meanwhile survives', async () => {
+    const [a, b] = [open(), open()];
+    await settle();
+    a.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    server.revokeAll(); // the old session is dead on the server
+    server.latency.set('/refresh', 500);
+
+    b.auth.refresh().subscribe({ error: noop });
+    await jest.advanceTimersByTimeAsync(100); // b holds the lock; its refresh is on the wire
+    a.auth.login({ username: 'bob' }).subscribe(); // a new session, stored while b waits
+    await settle(2000);
+
+    expect(server.callsTo('/refresh')).toHaveLength(1);
+    for (const t of [a, b]) {
+      expect(t.auth.claims()?.sub).toBe('bob');
+      expect(logouts(t)).toEqual([]);
+    }
+    expect(pairOf(b)).toEqual(pairOf(a));
+  });
+
+  it('a refresh rejected with no newer pair anywhere ends the session in every tab', async () => {
+    const [a, b] = [open(), open()];
+    await settle();
+    a.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    server.revokeAll();
+    a.auth.refresh().subscribe({ error: noop });
+    await settle();
+    expect(logouts(a)).toEqual([{ type: 'logout', reason: 'refresh-failed' }]);
+    expect(logouts(b)).toEqual([{ type: 'logout', reason: 'other-tab' }]);
+  });
+
+  it('a logout elsewhere during a refresh ends it here and releases the lock', async () => {
+    const [a, b] = [open(), open()];
+    await settle();
+    a.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    server.latency.set('/refresh', 1000);
+    let failure: unknown;
+    a.auth.refresh().subscribe({ error: (e) => (failure = e) });
+    await jest.advanceTimersByTimeAsync(100);
+    expect(origin.locks.isHeld(LOCK)).toBe(true);
+
+    b.auth.logout();
+    await settle(2000);
+    expect(a.auth.token()).toBeNull();
+    expect(logouts(a)).toEqual([{ type: 'logout', reason: 'other-tab' }]);
+    expect(failure).toMatchObject({ code: 'refresh-failed' });
+    expect(origin.locks.isHeld(LOCK)).toBe(false);
+
+    // The lock is usable again.
+    server.latency.delete('/refresh');
+    b.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    a.auth.refresh().subscribe();
+    await settle();
+    expect(pairOf(b)).toEqual(pairOf(a));
+    expect(pairOf(a)?.refreshToken).toBe(server.liveRefreshToken());
+  });
+
+  it('setTokens() in one tab reaches the others', async () => {
+    const [a, b] = [open(), open()];
+    await settle();
+    a.auth.setTokens({ accessToken: fakeJwt({ sub: 'sso', name: 'Sso' }), refreshToken: 'from-sso' });
+    await settle();
+    expect(b.auth.claims()?.name).toBe('Sso');
+    expect(pairOf(b)).toEqual(pairOf(a));
+    a.auth.setTokens(null);
+    await settle();
+    expect(b.auth.token()).toBeNull();
+  });
+
+  it('is off on the server and cannot be combined with memory storage', () => {
+    const app = openApp(origin.openTab(), server, { platform: 'server' });
+    apps.push(app);
+    expect(app.auth.ɵ.sync()).toBeNull();
+    expect(() => provideJot({ loginUrl: '/login' }, withStorage('memory'), withCrossTabSync())).toThrow(/memory/);
+  });
+});
