@@ -75,13 +75,13 @@ const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.trim() 
 /** Checks a `JotConfig` once, at start-up, and throws a `JotError('config')` that says what to change. */
 export function resolveConfig(config: JotConfig): ResolvedJotConfig {
   if (!config || typeof config !== 'object') {
-    throw configError(`provideJot() needs a config object, e.g. provideJot({ loginUrl: '/authenticate' }).`);
+    throw configError(ngDevMode ? `provideJot() needs a config object, e.g. provideJot({ loginUrl: '/authenticate' }).` : '');
   }
   if (!nonEmpty(config.loginUrl)) {
-    throw configError(`loginUrl must be a non-empty URL, e.g. provideJot({ loginUrl: '/authenticate' }).`);
+    throw configError(ngDevMode ? `loginUrl must be a non-empty URL, e.g. provideJot({ loginUrl: '/authenticate' }).` : '');
   }
   if (config.logoutUrl !== undefined && !nonEmpty(config.logoutUrl)) {
-    throw configError(`logoutUrl must be a non-empty URL or left out.`);
+    throw configError(ngDevMode ? `logoutUrl must be a non-empty URL or left out.` : '');
   }
   const origins = new Set<string>();
   const originPatterns: RegExp[] = [];
@@ -99,34 +99,34 @@ export function resolveConfig(config: JotConfig): ResolvedJotConfig {
   }
   for (const entry of config.excludedUrls ?? []) {
     if (!(entry instanceof RegExp) && !nonEmpty(entry)) {
-      throw configError(`excludedUrls entries must be non-empty strings (URL prefixes) or RegExps; got ${JSON.stringify(entry)}.`);
+      throw configError(ngDevMode ? `excludedUrls entries must be non-empty strings (URL prefixes) or RegExps; got ${JSON.stringify(entry)}.` : '');
     }
   }
   const leeway = config.leewaySeconds ?? JOT_DEFAULT_CONFIG.leewaySeconds;
   if (typeof leeway !== 'number' || !(leeway >= 0) || !Number.isFinite(leeway)) {
-    throw configError(`leewaySeconds must be a finite number >= 0; got ${String(leeway)}.`);
+    throw configError(ngDevMode ? `leewaySeconds must be a finite number >= 0; got ${String(leeway)}.` : '');
   }
   const headerName = config.headerName ?? JOT_DEFAULT_CONFIG.headerName;
   if (!nonEmpty(headerName) || !/^[!#$%&'*+.^_`|~\w-]+$/.test(headerName)) {
-    throw configError(`headerName must be a valid HTTP header name such as 'Authorization'; got ${JSON.stringify(headerName)}.`);
+    throw configError(ngDevMode ? `headerName must be a valid HTTP header name such as 'Authorization'; got ${JSON.stringify(headerName)}.` : '');
   }
   const scheme = config.scheme ?? JOT_DEFAULT_CONFIG.scheme;
   if (typeof scheme !== 'string' || /\s/.test(scheme)) {
-    throw configError(`scheme must be a single word such as 'Bearer' (or '' for a bare token); got ${JSON.stringify(scheme)}.`);
+    throw configError(ngDevMode ? `scheme must be a single word such as 'Bearer' (or '' for a bare token); got ${JSON.stringify(scheme)}.` : '');
   }
   const loginRoute = config.loginRoute ?? JOT_DEFAULT_CONFIG.loginRoute;
   const forbiddenRoute = config.forbiddenRoute ?? loginRoute;
   for (const [key, route] of [['loginRoute', loginRoute], ['forbiddenRoute', forbiddenRoute]] as const) {
     if (!nonEmpty(route) || !route.startsWith('/')) {
-      throw configError(`${key} must be an app path starting with '/', e.g. '/login'; got ${JSON.stringify(route)}.`);
+      throw configError(ngDevMode ? `${key} must be an app path starting with '/', e.g. '/login'; got ${JSON.stringify(route)}.` : '');
     }
   }
   const ssr = config.ssr ?? JOT_DEFAULT_CONFIG.ssr;
   if (ssr !== 'defer' && ssr !== 'redirect') {
-    throw configError(`ssr must be 'defer' or 'redirect'; got ${JSON.stringify(ssr)}.`);
+    throw configError(ngDevMode ? `ssr must be 'defer' or 'redirect'; got ${JSON.stringify(ssr)}.` : '');
   }
   if (config.readTokens !== undefined && typeof config.readTokens !== 'function') {
-    throw configError(`readTokens must be a function (body) => ({ accessToken, refreshToken }).`);
+    throw configError(ngDevMode ? `readTokens must be a function (body) => ({ accessToken, refreshToken }).` : '');
   }
   return {
     loginUrl: config.loginUrl,
@@ -145,19 +145,19 @@ export function resolveConfig(config: JotConfig): ResolvedJotConfig {
 }
 
 function checkOrigin(entry: unknown): string {
-  const fix = `allowedOrigins entries are origins like 'https://api.example.com' or 'http://localhost:3000' (scheme, host, optional port; no path)`;
-  if (!nonEmpty(entry)) throw configError(`${fix}; got ${JSON.stringify(entry)}.`);
+  const fix = ngDevMode && `allowedOrigins entries are origins like 'https://api.example.com' or 'http://localhost:3000' (scheme, host, optional port; no path)`;
+  if (!nonEmpty(entry)) throw configError(ngDevMode ? `${fix}; got ${JSON.stringify(entry)}.` : '');
   let url: URL;
   try {
     url = new URL(entry);
   } catch {
-    throw configError(`${fix}; got '${entry}', which has no scheme.`);
+    throw configError(ngDevMode ? `${fix}; got '${entry}', which has no scheme.` : '');
   }
   if (url.origin === 'null' || !/^https?:$/.test(url.protocol)) {
-    throw configError(`${fix}; got '${entry}', which is not an http(s) origin.`);
+    throw configError(ngDevMode ? `${fix}; got '${entry}', which is not an http(s) origin.` : '');
   }
   if (url.username || url.password || url.pathname !== '/' || url.search || url.hash) {
-    throw configError(`${fix}; got '${entry}'. Remove the path, query or credentials, i.e. use '${url.origin}'.`);
+    throw configError(ngDevMode ? `${fix}; got '${entry}'. Remove the path, query or credentials, i.e. use '${url.origin}'.` : '');
   }
   return url.origin;
 }

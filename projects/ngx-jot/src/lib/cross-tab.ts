@@ -233,7 +233,7 @@ export function createCrossTab(host: JotHost): JotCrossTab {
     }
     if (held && samePair(held, entry.record)) return;
     const adopted = host.adopt({ ...entry.record }, { fresh: false, from: 'other-tab' });
-    if (typeof adopted === 'string') warnOnce(warned, `another tab shared an unusable token (${adopted}); it is ignored here.`);
+    if (typeof adopted === 'string' && (typeof ngDevMode === 'undefined' || ngDevMode)) warnOnce(warned, `another tab shared an unusable token (${adopted}); it is ignored here.`);
   }
 
   /** A new tab asked what the session is: the state this tab holds, if it knows its place. */

@@ -21,7 +21,8 @@ export class JotError extends Error {
     /** The underlying error (an `HttpErrorResponse`, a storage exception), when there is one. */
     override readonly cause?: unknown,
   ) {
-    super(`ngx-jot: ${message}`);
+    // Production builds drop the long messages (ngDevMode); the code still says what failed.
+    super(`ngx-jot: ${message || code}`);
   }
 }
 

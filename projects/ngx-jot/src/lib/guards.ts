@@ -59,7 +59,7 @@ export const jotGuard: JotGuardFn = protecting(null);
  */
 export function jotClaimsGuard<TClaims = JwtPayload>(predicate: (claims: TClaims) => boolean): JotGuardFn {
   if (typeof predicate !== 'function') {
-    throw configError(`jotClaimsGuard() takes a predicate, e.g. jotClaimsGuard((claims) => claims.roles?.includes('admin')).`);
+    throw configError(ngDevMode ? `jotClaimsGuard() takes a predicate, e.g. jotClaimsGuard((claims) => claims.roles?.includes('admin')).` : '');
   }
   return protecting(predicate as (claims: JwtPayload) => boolean);
 }
@@ -125,9 +125,9 @@ export function checkLoginRoute(): void {
   const segments = loginRoute.split(/[?#;]/, 1)[0].split('/').filter(Boolean);
   if (guardsPath(routes, segments, false) === true) {
     throw configError(
-      `loginRoute '${loginRoute}' is protected by jotGuard or jotClaimsGuard, so a logged-out user sent there ` +
+      ngDevMode ? `loginRoute '${loginRoute}' is protected by jotGuard or jotClaimsGuard, so a logged-out user sent there ` +
         `would be sent there again, forever. Remove that guard from the login route (and from its parents), ` +
-        `use jotGuestGuard there instead, or set loginRoute to an unprotected path.`,
+        `use jotGuestGuard there instead, or set loginRoute to an unprotected path.` : '',
     );
   }
 }
@@ -200,7 +200,7 @@ function passes(jot: JotInternals, predicate: (claims: JwtPayload) => boolean, s
     return predicate(session.claims) === true;
   } catch (e) {
     // A predicate that throws (a claim of an unexpected shape) denies rather than lets through.
-    warnOnce(jot.warned, `a jotClaimsGuard predicate threw (${String(e)}); access was denied.`);
+    if (typeof ngDevMode === 'undefined' || ngDevMode) warnOnce(jot.warned, `a jotClaimsGuard predicate threw (${String(e)}); access was denied.`);
     return false;
   }
 }

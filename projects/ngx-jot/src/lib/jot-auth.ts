@@ -185,10 +185,10 @@ export class JotAuth<TClaims = JwtPayload> {
         if (!result || 'problem' in result) {
           throw new JotError(
             'invalid-token-response',
-            `the login response from ${this.config.loginUrl} holds no usable token` +
+            ngDevMode ? `the login response from ${this.config.loginUrl} holds no usable token` +
               (result ? ` (${result.problem})` : '') +
               `. Expected { access_token, refresh_token }, { accessToken, refreshToken } or { token }; ` +
-              `map other shapes with the readTokens option of provideJot().`,
+              `map other shapes with the readTokens option of provideJot().` : '',
           );
         }
         this.set(result, true);
@@ -219,7 +219,7 @@ export class JotAuth<TClaims = JwtPayload> {
   refresh(): Observable<string> {
     const r = this.ɵ.refresher;
     if (!r) {
-      return throwError(() => configError(`refresh() needs the refresh feature: add withRefresh({ url: '/refresh' }) to provideJot().`));
+      return throwError(() => configError(ngDevMode ? `refresh() needs the refresh feature: add withRefresh({ url: '/refresh' }) to provideJot().` : ''));
     }
     return r.refresh().pipe(map((s) => s.accessToken));
   }
@@ -232,7 +232,7 @@ export class JotAuth<TClaims = JwtPayload> {
     }
     const result = toSession(tokens, this.timing(), { fresh: false });
     if ('problem' in result) {
-      warnOnce(this.ɵ.warned, `setTokens() got a malformed token (${result.problem}); the session is ended instead.`);
+      if (typeof ngDevMode === 'undefined' || ngDevMode) warnOnce(this.ɵ.warned, `setTokens() got a malformed token (${result.problem}); the session is ended instead.`);
       this.end('user', true);
       return;
     }
@@ -244,7 +244,7 @@ export class JotAuth<TClaims = JwtPayload> {
 
   private requireHttp(what: string): HttpClient {
     if (!this.http) {
-      throw configError(`${what} needs HttpClient: add provideHttpClient(withInterceptors([jotInterceptor])) to your providers.`);
+      throw configError(ngDevMode ? `${what} needs HttpClient: add provideHttpClient(withInterceptors([jotInterceptor])) to your providers.` : '');
     }
     return this.http;
   }
@@ -313,7 +313,7 @@ export class JotAuth<TClaims = JwtPayload> {
       if (!record) return;
       const result = toSession(record, this.timing(), { fresh: false, skew: record.skew, remember });
       if ('problem' in result) {
-        warnOnce(this.ɵ.warned, `the stored token is malformed (${result.problem}); starting logged out.`);
+        if (typeof ngDevMode === 'undefined' || ngDevMode) warnOnce(this.ɵ.warned, `the stored token is malformed (${result.problem}); starting logged out.`);
         this.storage.write(null);
         return;
       }

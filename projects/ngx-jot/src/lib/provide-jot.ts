@@ -59,18 +59,18 @@ export function provideJot(config: JotConfig, ...features: JotFeature[]): Enviro
   const resolved = resolveConfig(config);
   const kinds = features.map((f) => f?.ɵkind);
   if (kinds.some((k) => k === undefined)) {
-    throw configError(`provideJot() features must be made by withRefresh(), withStorage(), withCrossTabSync() or withJotDebug().`);
+    throw configError(ngDevMode ? `provideJot() features must be made by withRefresh(), withStorage(), withCrossTabSync() or withJotDebug().` : '');
   }
   for (const kind of [JotFeatureKind.Refresh, JotFeatureKind.Storage, JotFeatureKind.CrossTabSync]) {
     if (kinds.filter((k) => k === kind).length > 1) {
-      throw configError(`provideJot() got the same feature twice (${JotFeatureKind[kind]}); pass each withX() once.`);
+      throw configError(ngDevMode ? `provideJot() got the same feature twice (${JotFeatureKind[kind]}); pass each withX() once.` : '');
     }
   }
   const storage = features.find((f) => f.ɵkind === JotFeatureKind.Storage)?.ɵstorage ?? 'session';
   if (storage === 'memory' && kinds.includes(JotFeatureKind.CrossTabSync)) {
     throw configError(
-      `withStorage('memory') cannot be combined with withCrossTabSync(): memory is private to one tab. ` +
-        `Use withStorage('session') or withStorage('local'), or drop withCrossTabSync().`,
+      ngDevMode ? `withStorage('memory') cannot be combined with withCrossTabSync(): memory is private to one tab. ` +
+        `Use withStorage('session') or withStorage('local'), or drop withCrossTabSync().` : '',
     );
   }
   return makeEnvironmentProviders([
@@ -83,7 +83,7 @@ export function provideJot(config: JotConfig, ...features: JotFeature[]): Enviro
     features.map((f) => f.ɵproviders),
     provideEnvironmentInitializer(() => {
       if (inject(JOT_PROVIDED, { skipSelf: true, optional: true })) {
-        throw configError(`provideJot() was called twice in one injector tree; call it once, in the application providers.`);
+        throw configError(ngDevMode ? `provideJot() was called twice in one injector tree; call it once, in the application providers.` : '');
       }
     }),
     // Restores the session (awaiting an async store) before the first navigation.
@@ -114,7 +114,7 @@ function createStorage(): JotStorage {
 export function withStorage(store: JotStorageKind | JotTokenStore): JotFeature<JotFeatureKind.Storage> {
   const custom = typeof store === 'object' && store !== null;
   if (custom ? typeof store.get !== 'function' || typeof store.set !== 'function' : !['session', 'local', 'memory'].includes(store as string)) {
-    throw configError(`withStorage() takes 'session', 'local', 'memory' or an object with get() and set(tokens); got ${String(store)}.`);
+    throw configError(ngDevMode ? `withStorage() takes 'session', 'local', 'memory' or an object with get() and set(tokens); got ${String(store)}.` : '');
   }
   return makeJotFeature(JotFeatureKind.Storage, [{ provide: JOT_STORE_CHOICE, useValue: store }], custom ? 'custom' : (store as JotStorageKind));
 }
@@ -130,11 +130,11 @@ export function withStorage(store: JotStorageKind | JotTokenStore): JotFeature<J
  */
 export function withRefresh(options: JotRefreshOptions): JotFeature<JotFeatureKind.Refresh> {
   if (!options || typeof options.url !== 'string' || options.url.trim() === '') {
-    throw configError(`withRefresh() needs the refresh endpoint, e.g. withRefresh({ url: '/refresh' }).`);
+    throw configError(ngDevMode ? `withRefresh() needs the refresh endpoint, e.g. withRefresh({ url: '/refresh' }).` : '');
   }
   const before = options.refreshBeforeExpirySeconds;
   if (before !== undefined && (typeof before !== 'number' || !(before >= 0) || !Number.isFinite(before))) {
-    throw configError(`refreshBeforeExpirySeconds must be a finite number >= 0; got ${String(before)}.`);
+    throw configError(ngDevMode ? `refreshBeforeExpirySeconds must be a finite number >= 0; got ${String(before)}.` : '');
   }
   return makeJotFeature(JotFeatureKind.Refresh, [
     { provide: JOT_REFRESHER, useValue: (host: Parameters<typeof createRefresher>[0]) => createRefresher(host, options) },

@@ -114,7 +114,7 @@ export class JotStorage {
   private degrade<T>(which: 'primary' | 'remember', error: unknown, fallback: T): T {
     if (!this.degraded) {
       this.degraded = true;
-      warnOnce(
+      if (typeof ngDevMode === 'undefined' || ngDevMode) warnOnce(
         this.warned,
         `the ${which === 'primary' ? 'token' : '"remember me" (local)'} storage failed (${String(error)}); ` +
           `keeping the session in memory for this page instead. Use withStorage('memory') or a custom JotTokenStore if storage is unavailable here.`,

@@ -37,10 +37,10 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
  * payload that is not a JSON object, or a time claim that is not a number.
  */
 export function decodeToken(token: unknown): { claims: JwtPayload } | { problem: string } {
-  if (typeof token !== 'string' || token === '') return { problem: 'the token is empty or not a string' };
+  if (typeof token !== 'string' || token === '') return { problem: ngDevMode ? 'the token is empty or not a string' : '' };
   const parts = token.split('.');
   if (parts.length !== 3 || !parts[0] || !parts[1] || !parts.every((p) => BASE64URL.test(p))) {
-    return { problem: 'the token is not three dot-separated base64url parts (header.payload.signature)' };
+    return { problem: ngDevMode ? 'the token is not three dot-separated base64url parts (header.payload.signature)' : '' };
   }
   let header: unknown;
   let claims: unknown;
@@ -48,13 +48,13 @@ export function decodeToken(token: unknown): { claims: JwtPayload } | { problem:
     header = jwtDecode(token, { header: true });
     claims = jwtDecode(token);
   } catch {
-    return { problem: 'the token header or payload is not base64url-encoded JSON' };
+    return { problem: ngDevMode ? 'the token header or payload is not base64url-encoded JSON' : '' };
   }
-  if (!isObject(header) || !isObject(claims)) return { problem: 'the token header or payload is not a JSON object' };
+  if (!isObject(header) || !isObject(claims)) return { problem: ngDevMode ? 'the token header or payload is not a JSON object' : '' };
   for (const key of TIME_CLAIMS) {
     const v = claims[key];
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) {
-      return { problem: `the token claim "${key}" is not a number` };
+      return { problem: ngDevMode ? `the token claim "${key}" is not a number` : '' };
     }
   }
   return { claims: claims as JwtPayload };
@@ -80,7 +80,7 @@ export function toSession(
   }
   const serverNow = now + skew;
   if (claims.nbf !== undefined && claims.nbf * 1000 - timing.leewayMs > serverNow) {
-    return { problem: 'the token is not valid yet ("nbf" is in the future, beyond the leeway)' };
+    return { problem: ngDevMode ? 'the token is not valid yet ("nbf" is in the future, beyond the leeway)' : '' };
   }
   let expiresAt: number | null = null;
   let staleAt = Infinity;
