@@ -1,0 +1,47 @@
+import { provideHttpClient, withInterceptors } from '@angular/common/http';
+import {
+  type ApplicationConfig,
+  inject,
+  provideAppInitializer,
+  provideZonelessChangeDetection,
+} from '@angular/core';
+import { provideRouter, withComponentInputBinding } from '@angular/router';
+import {
+  type JotFeature,
+  jotInterceptor,
+  provideJot,
+  withCrossTabSync,
+  withRefresh,
+  withStorage,
+} from 'ngx-jot';
+
+import { Activity, logRequests, logTries } from './activity';
+import { routes } from './app.routes';
+import { DEMO_CONFIG, type DemoConfig } from './demo-config';
+
+/** The application's providers, built from its config.json. */
+export function appConfigFor(config: DemoConfig): ApplicationConfig {
+  const features: JotFeature[] = [withStorage(config.storage)];
+  if (config.refreshUrl) features.push(withRefresh({ url: config.refreshUrl }));
+  if (config.crossTabSync) features.push(withCrossTabSync());
+  return {
+    providers: [
+      provideZonelessChangeDetection(),
+      { provide: DEMO_CONFIG, useValue: config },
+      provideRouter(routes, withComponentInputBinding()),
+      // The two loggers sit around jotInterceptor to show what it holds back and replays.
+      provideHttpClient(withInterceptors([logRequests, jotInterceptor, logTries])),
+      provideJot(
+        {
+          loginUrl: config.loginUrl,
+          ...(config.logoutUrl ? { logoutUrl: config.logoutUrl } : {}),
+          allowedOrigins: config.apiOrigin ? [config.apiOrigin] : [],
+          forbiddenRoute: '/forbidden',
+        },
+        ...features,
+      ),
+      // Listen to the session's events from the start, not from the first page that shows them.
+      provideAppInitializer(() => void inject(Activity)),
+    ],
+  };
+}

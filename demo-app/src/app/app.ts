@@ -1,0 +1,59 @@
+import { ChangeDetectionStrategy, Component, inject } from '@angular/core';
+import { RouterLink, RouterLinkActive, RouterOutlet } from '@angular/router';
+import { JotAuth } from 'ngx-jot';
+
+import { DEMO_CONFIG } from './demo-config';
+import { SessionView } from './session';
+
+@Component({
+  selector: 'app-root',
+  imports: [RouterOutlet, RouterLink, RouterLinkActive],
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  template: `
+    <header class="topbar">
+      <div class="topbar-inner">
+        <a class="brand" routerLink="/">
+          <span class="brand-mark" aria-hidden="true">j</span>
+          <span>ngx-jot <span class="muted">demo</span></span>
+        </a>
+        <nav class="nav" aria-label="Main">
+          <a routerLink="/" routerLinkActive="active" [routerLinkActiveOptions]="{ exact: true }">Home</a>
+          <a routerLink="/restricted" routerLinkActive="active">Restricted</a>
+          <a routerLink="/admin" routerLinkActive="active">Admin</a>
+        </nav>
+        <div class="session" data-testid="session-state">
+          @if (session.signedIn()) {
+            <span class="dot dot-on" aria-hidden="true"></span>
+            <span class="session-who">{{ session.who() }}</span>
+            @if (session.expiresIn(); as left) {
+              <span class="chip" title="Access token lifetime left">{{ left }}s</span>
+            } @else if (session.expiresIn() === 0) {
+              <span class="chip chip-warn" title="Access token expired; the next request refreshes it">expired</span>
+            }
+            <button type="button" class="btn btn-ghost" data-testid="logout" (click)="logout()">Sign out</button>
+          } @else {
+            <span class="dot" aria-hidden="true"></span>
+            <span class="muted">Signed out</span>
+            <a class="btn btn-ghost" routerLink="/login">Sign in</a>
+          }
+        </div>
+      </div>
+    </header>
+    <main class="page">
+      <router-outlet />
+    </main>
+    <footer class="footer muted">
+      API: <code>{{ config.apiBaseUrl || 'same origin' }}</code> · storage <code>{{ config.storage }}</code> ·
+      cross-tab sync {{ config.crossTabSync ? 'on' : 'off' }} · refresh {{ config.refreshUrl ? 'on' : 'off' }}
+    </footer>
+  `,
+})
+export class App {
+  protected readonly session = inject(SessionView);
+  protected readonly config = inject(DEMO_CONFIG);
+  private readonly auth = inject(JotAuth);
+
+  protected logout(): void {
+    this.auth.logout({ redirect: true });
+  }
+}
