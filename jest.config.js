@@ -4,5 +4,6 @@ module.exports = {
     '<rootDir>/projects/ngx-jot/jest.config.js',
     '<rootDir>/projects/ngx-jot/jest.zone.config.js',
     '<rootDir>/projects/ngx-jot/schematics/jest.config.js',
+    '<rootDir>/demo-app/jest.config.js',
   ],
 };
