@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { defineConfig, devices } from '@playwright/test';
 
 /** CHROME_PATH, else Debian's /usr/bin/chromium, else Playwright's own (scripts/ensure-chromium.mjs). */
-const executablePath = process.env['CHROME_PATH'] || (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
+const executablePath =
+  process.env['CHROME_PATH'] || (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
 
 export default defineConfig({
   testDir: 'e2e',

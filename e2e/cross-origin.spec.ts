@@ -9,10 +9,14 @@ const root = path.resolve(__dirname, '..');
 
 /** `npm run demo -- --config FILE --port 0`, as a child process; resolves with its origin. */
 function serveDemo(configFile: string): Promise<{ child: ChildProcess; origin: string }> {
-  const child = spawn(process.execPath, [path.join(root, 'scripts', 'demo.mjs'), '--config', configFile, '--port', '0'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(root, 'scripts', 'demo.mjs'), '--config', configFile, '--port', '0'],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error(`scripts/demo.mjs did not start:\n${output}`)), 60_000);

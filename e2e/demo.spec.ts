@@ -30,7 +30,10 @@ test.describe('demo app against the same-origin reference API', () => {
     expect((await api.stats()).authenticate).toBe(1);
   });
 
-  test('login lands on returnUrl; the restricted page shows data, claims, countdown, bursts and the log', async ({ page, api }) => {
+  test('login lands on returnUrl; the restricted page shows data, claims, countdown, bursts and the log', async ({
+    page,
+    api,
+  }) => {
     await page.goto('/restricted');
     await expect(page).toHaveURL(/\/login\?returnUrl=%2Frestricted$/);
     await signIn(page);
@@ -99,13 +102,18 @@ test.describe('demo app against the same-origin reference API', () => {
 
     await page.clock.resume();
     await expect(page.getByTestId('burst-result')).toHaveText('20 ok, 0 failed');
-    await expect(page.getByTestId('request-log').locator('[data-state="ok"]').filter({ hasText: 'replayed' })).toHaveCount(20);
+    await expect(
+      page.getByTestId('request-log').locator('[data-state="ok"]').filter({ hasText: 'replayed' }),
+    ).toHaveCount(20);
     await expect(page.getByTestId('request-log')).toContainText('refresh-success');
     expect((await api.stats()).refresh).toBe(1);
     await page.screenshot({ path: path.join(ARTIFACTS, 'burst-after-expiry.png'), fullPage: true });
   });
 
-  test('a revoked refresh family ends the session on /login?returnUrl=..., with no refresh loop', async ({ page, api }) => {
+  test('a revoked refresh family ends the session on /login?returnUrl=..., with no refresh loop', async ({
+    page,
+    api,
+  }) => {
     await page.goto('/login?returnUrl=%2Frestricted');
     await signIn(page);
     await expect(page.getByTestId('restricted-data')).toContainText('"name": "foo"');

@@ -26,13 +26,15 @@ export interface RunningApi {
 }
 
 /** Starts the reference API on an ephemeral port of 127.0.0.1. */
-export async function startApi(options: {
-  staticDir?: string;
-  corsOrigins?: string[];
-  accessTtlSeconds?: number;
-  /** config.json as served; defaults to the same-origin config with a foreign (localhost) echo URL. */
-  demoConfig?: (port: number) => Record<string, unknown>;
-} = {}): Promise<RunningApi> {
+export async function startApi(
+  options: {
+    staticDir?: string;
+    corsOrigins?: string[];
+    accessTtlSeconds?: number;
+    /** config.json as served; defaults to the same-origin config with a foreign (localhost) echo URL. */
+    demoConfig?: (port: number) => Record<string, unknown>;
+  } = {},
+): Promise<RunningApi> {
   const api = createDemoApi({
     accessTtlSeconds: options.accessTtlSeconds ?? ACCESS_TTL,
     refreshTtlSeconds: 3600,
@@ -107,11 +109,13 @@ export async function signIn(page: Page, username = 'john.doe', password = 'foob
 }
 
 /** Polls the API's counters until `until` holds. */
-export async function waitForStats(api: RunningApi, until: (s: DemoApiStats) => boolean, timeout = 10_000): Promise<DemoApiStats> {
+export async function waitForStats(
+  api: RunningApi,
+  until: (s: DemoApiStats) => boolean,
+  timeout = 10_000,
+): Promise<DemoApiStats> {
   let last: DemoApiStats | undefined;
-  await expect
-    .poll(async () => until((last = await api.stats())), { timeout, message: 'API counters' })
-    .toBe(true);
+  await expect.poll(async () => until((last = await api.stats())), { timeout, message: 'API counters' }).toBe(true);
   return last!;
 }
 

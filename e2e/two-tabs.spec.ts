@@ -43,7 +43,10 @@ test.describe('two tabs', () => {
     expect(await b.evaluate(() => sessionStorage.length + localStorage.length)).toBe(0);
   });
 
-  test('after expiry, bursts in both tabs make ONE refresh in all, without tripping reuse detection', async ({ context, api }) => {
+  test('after expiry, bursts in both tabs make ONE refresh in all, without tripping reuse detection', async ({
+    context,
+    api,
+  }) => {
     await context.clock.install();
     const [a, b] = await twoSignedInTabs(context);
 

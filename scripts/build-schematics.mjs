@@ -50,4 +50,6 @@ for (const required of ['collection.json', 'package.json', 'ng-add/index.js', 'n
     process.exit(1);
   }
 }
-console.log(`build-schematics: compiled the ng-add schematic and copied ${copied} JSON files into ${relative(root, target)}`);
+console.log(
+  `build-schematics: compiled the ng-add schematic and copied ${copied} JSON files into ${relative(root, target)}`,
+);

@@ -49,7 +49,10 @@ function parseArgs(argv) {
   const opts = { config: null, port: 4300, build: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [name, inline] =
+      arg.startsWith('--') && arg.includes('=')
+        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+        : [arg, undefined];
     const value = () => {
       const v = inline ?? argv[++i];
       if (v === undefined || v === '') usage(`${name} needs a value`);
@@ -100,7 +103,11 @@ ensureBuild(opts.build);
 const staticRoot = realpathSync(browserDir);
 
 function send(res, status, body, type = 'text/plain; charset=utf-8') {
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+  res.writeHead(status, {
+    'Content-Type': type,
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+  });
   res.end(body);
 }
 
@@ -134,7 +141,9 @@ function serveFile(req, res, file) {
     'X-Content-Type-Options': 'nosniff',
   });
   if (req.method === 'HEAD') return void res.end();
-  createReadStream(file).on('error', () => res.destroy()).pipe(res);
+  createReadStream(file)
+    .on('error', () => res.destroy())
+    .pipe(res);
 }
 
 const server = http.createServer((req, res) => {
@@ -172,7 +181,9 @@ server.listen(opts.port, HOST, () => {
   console.log(`ngx-jot demo app on ${origin}/`);
   console.log(`  config: ${configFile}`);
   if (opts.apiOrigin && opts.apiOrigin !== origin) {
-    console.log(`  API on ${opts.apiOrigin}: it must allow CORS from ${origin} (reference API: CORS_ORIGINS=${origin})`);
+    console.log(
+      `  API on ${opts.apiOrigin}: it must allow CORS from ${origin} (reference API: CORS_ORIGINS=${origin})`,
+    );
   }
 });
 

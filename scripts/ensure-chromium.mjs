@@ -46,7 +46,9 @@ if (!browser) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const hasApt = executable('/usr/bin/apt-get');
   if (isRoot && hasApt) {
-    console.log('ensure-chromium: no Chromium found; installing Debian\'s chromium (apt-get update && apt-get install -y chromium)…');
+    console.log(
+      "ensure-chromium: no Chromium found; installing Debian's chromium (apt-get update && apt-get install -y chromium)…",
+    );
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     for (const args of [['update'], ['install', '-y', 'chromium']]) {
       const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
@@ -64,7 +66,7 @@ if (!browser) {
       'ensure-chromium: the browser tests need Chromium, and none was found.',
       'Get one of:',
       '  - Debian/Ubuntu: sudo apt-get install chromium   (gives /usr/bin/chromium)',
-      '  - Playwright\'s build: npx playwright install chromium',
+      "  - Playwright's build: npx playwright install chromium",
       '  - any Chrome/Chromium: CHROME_PATH=/path/to/chrome npm run test:e2e',
     ].join('\n'),
   );

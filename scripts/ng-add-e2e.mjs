@@ -57,9 +57,7 @@ Object.assign(env, {
   npm_config_loglevel: 'error',
 });
 
-const npm = process.env.npm_execpath?.endsWith('.js')
-  ? [process.execPath, process.env.npm_execpath]
-  : ['npm'];
+const npm = process.env.npm_execpath?.endsWith('.js') ? [process.execPath, process.env.npm_execpath] : ['npm'];
 
 const timings = [];
 const started = Date.now();
@@ -147,7 +145,12 @@ function main() {
   const version = readJson(join(dist, 'package.json')).version;
 
   tmp = mkdtempSync(join(tmpdir(), 'ngx-jot-ng-add-'));
-  const packed = run('npm pack dist/ngx-jot', npm[0], [...npm.slice(1), 'pack', dist, '--pack-destination', tmp, '--json'], root);
+  const packed = run(
+    'npm pack dist/ngx-jot',
+    npm[0],
+    [...npm.slice(1), 'pack', dist, '--pack-destination', tmp, '--json'],
+    root,
+  );
   const tarball = JSON.parse(packed.slice(packed.indexOf('[')))[0].filename;
   if (!existsSync(join(tmp, tarball))) {
     fail(`npm pack did not write ${tarball}`);
@@ -155,31 +158,56 @@ function main() {
 
   // The app's dependencies, the way `ng new` lists them, pinned to the workspace's versions.
   const dependencies = {
-    dependencies: ['@angular/common', '@angular/compiler', '@angular/core', '@angular/forms', '@angular/platform-browser', '@angular/router', 'rxjs', 'tslib'],
+    dependencies: [
+      '@angular/common',
+      '@angular/compiler',
+      '@angular/core',
+      '@angular/forms',
+      '@angular/platform-browser',
+      '@angular/router',
+      'rxjs',
+      'tslib',
+    ],
     devDependencies: ['@angular/build', '@angular/cli', '@angular/compiler-cli', 'typescript'],
   };
-  const pin = (names) => Object.fromEntries(names.map((name) => {
-    if (!pinned[name]) {
-      fail(`the workspace package.json does not list ${name}`);
-    }
-    return [name, pinned[name]];
-  }));
+  const pin = (names) =>
+    Object.fromEntries(
+      names.map((name) => {
+        if (!pinned[name]) {
+          fail(`the workspace package.json does not list ${name}`);
+        }
+        return [name, pinned[name]];
+      }),
+    );
   const manifest = { dependencies: pin(dependencies.dependencies), devDependencies: pin(dependencies.devDependencies) };
 
   const deps = join(tmp, 'deps');
   mkdirSync(deps);
   writeJson(join(deps, 'package.json'), { name: APP, version: '0.0.0', private: true, ...manifest });
   cpSync(join(root, 'package-lock.json'), join(deps, 'package-lock.json'));
-  run('install the app dependencies (warm npm cache)', npm[0], [...npm.slice(1), 'install', '--no-audit', '--no-fund', '--prefer-offline'], deps);
+  run(
+    'install the app dependencies (warm npm cache)',
+    npm[0],
+    [...npm.slice(1), 'install', '--no-audit', '--no-fund', '--prefer-offline'],
+    deps,
+  );
 
   run(
     'ng new',
     process.execPath,
     [
       join(deps, 'node_modules/@angular/cli/bin/ng.js'),
-      'new', APP,
-      '--skip-install', '--skip-git', '--defaults',
-      '--standalone', '--ssr=false', '--zoneless', '--routing', '--style=css', '--skip-tests',
+      'new',
+      APP,
+      '--skip-install',
+      '--skip-git',
+      '--defaults',
+      '--standalone',
+      '--ssr=false',
+      '--zoneless',
+      '--routing',
+      '--style=css',
+      '--skip-tests',
     ],
     tmp,
   );
@@ -187,8 +215,9 @@ function main() {
   renameSync(join(deps, 'node_modules'), join(app, 'node_modules'));
   renameSync(join(deps, 'package-lock.json'), join(app, 'package-lock.json'));
   const appManifest = readJson(join(app, 'package.json'));
-  const unpinned = Object.keys({ ...appManifest.dependencies, ...appManifest.devDependencies })
-    .filter((name) => !(name in manifest.dependencies) && !(name in manifest.devDependencies));
+  const unpinned = Object.keys({ ...appManifest.dependencies, ...appManifest.devDependencies }).filter(
+    (name) => !(name in manifest.dependencies) && !(name in manifest.devDependencies),
+  );
   if (unpinned.length) {
     console.log(`ng-add-e2e: dropped from the app's package.json (not needed to build): ${unpinned.join(', ')}`);
   }
@@ -234,7 +263,12 @@ function main() {
 
   // The compiled schematic, run again through the CLI, must leave everything as it is.
   const before = readFileSync(appConfigPath, 'utf8') + readFileSync(join(app, 'package.json'), 'utf8');
-  run('ng generate ngx-jot:ng-add again (idempotent)', process.execPath, [ng, 'generate', 'ngx-jot:ng-add', '--refresh-url', REFRESH_URL], app);
+  run(
+    'ng generate ngx-jot:ng-add again (idempotent)',
+    process.execPath,
+    [ng, 'generate', 'ngx-jot:ng-add', '--refresh-url', REFRESH_URL],
+    app,
+  );
   const after = readFileSync(appConfigPath, 'utf8') + readFileSync(join(app, 'package.json'), 'utf8');
   if (after !== before) {
     fail(`a second run of the schematic changed the app:\n${readFileSync(appConfigPath, 'utf8')}`);
@@ -252,7 +286,7 @@ try {
   console.log('ng-add-e2e: OK — ng add of the packed ngx-jot set up a new app that builds');
 } catch (error) {
   code = 1;
-  console.error(`ng-add-e2e: FAILED — ${error instanceof E2eFailure ? error.message : error?.stack ?? error}`);
+  console.error(`ng-add-e2e: FAILED — ${error instanceof E2eFailure ? error.message : (error?.stack ?? error)}`);
 } finally {
   if (tmp) {
     if (process.env.E2E_KEEP_TMP) {

@@ -33,7 +33,9 @@ function ensureBuild(force) {
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  console.log('Usage: npm start [-- --build]\n  Serves the demo app with the reference API on http://127.0.0.1:${PORT:-4200}.');
+  console.log(
+    'Usage: npm start [-- --build]\n  Serves the demo app with the reference API on http://127.0.0.1:${PORT:-4200}.',
+  );
   process.exit(0);
 }
 ensureBuild(args.includes('--build'));

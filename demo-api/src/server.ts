@@ -183,7 +183,15 @@ function positiveInt(name: string, value: number): number {
 }
 
 function newZeroStats(): DemoApiStats {
-  return { authenticate: 0, refresh: 0, logout: 0, restricted: 0, restrictedUnauthorized: 0, echo: 0, reuseDetected: 0 };
+  return {
+    authenticate: 0,
+    refresh: 0,
+    logout: 0,
+    restricted: 0,
+    restrictedUnauthorized: 0,
+    echo: 0,
+    reuseDetected: 0,
+  };
 }
 
 function sendJson(
@@ -283,7 +291,8 @@ function describeJoseError(err: unknown): string {
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'The access token signature is invalid';
   if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'The access token algorithm is not accepted';
   if (err instanceof joseErrors.JWTClaimValidationFailed) return 'The access token claims are invalid';
-  if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) return 'The access token is malformed';
+  if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid)
+    return 'The access token is malformed';
   return 'The access token is invalid';
 }
 
@@ -648,7 +657,9 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
 
     if (pathname === '/config.json' && options.demoConfig !== undefined) {
       if (method !== 'GET' && method !== 'HEAD') {
-        throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${pathname}`, { Allow: 'GET, HEAD' });
+        throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${pathname}`, {
+          Allow: 'GET, HEAD',
+        });
       }
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : 0;
@@ -674,8 +685,7 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
       });
     }
     dispatch(req, res).catch((err: unknown) => {
-      const httpError =
-        err instanceof HttpError ? err : new HttpError(500, 'server_error', 'Unexpected server error');
+      const httpError = err instanceof HttpError ? err : new HttpError(500, 'server_error', 'Unexpected server error');
       if (!(err instanceof HttpError) && log) log(`internal error: ${err instanceof Error ? err.message : 'unknown'}`);
       if (res.headersSent) {
         res.destroy();

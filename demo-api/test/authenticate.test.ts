@@ -18,9 +18,13 @@ describe('POST /authenticate', () => {
     assert.equal(body['expires_in'], 30);
     assert.match(String(body['refresh_token']), /^[A-Za-z0-9_-]{43}$/);
 
-    const { payload, protectedHeader } = await jwtVerify(String(body['access_token']), new TextEncoder().encode(SECRET), {
-      algorithms: ['HS256'],
-    });
+    const { payload, protectedHeader } = await jwtVerify(
+      String(body['access_token']),
+      new TextEncoder().encode(SECRET),
+      {
+        algorithms: ['HS256'],
+      },
+    );
     assert.equal(protectedHeader.alg, 'HS256');
     assert.equal(payload.sub, 'john.doe');
     assert.equal(payload['email'], 'john.doe@example.com');
@@ -58,8 +62,19 @@ describe('POST /authenticate', () => {
   });
 
   it('answers 400 for bad JSON, non-objects and missing or non-string fields', async () => {
-    const bodies = ['{"username":', '', 'null', '[]', '"x"', '{}', '{"username":"john.doe"}', '{"password":"foobar"}',
-      '{"username":42,"password":"foobar"}', '{"username":"john.doe","password":null}', '{"username":"","password":""}'];
+    const bodies = [
+      '{"username":',
+      '',
+      'null',
+      '[]',
+      '"x"',
+      '{}',
+      '{"username":"john.doe"}',
+      '{"password":"foobar"}',
+      '{"username":42,"password":"foobar"}',
+      '{"username":"john.doe","password":null}',
+      '{"username":"","password":""}',
+    ];
     for (const body of bodies) {
       const res = await postJson(`${h.url}/authenticate`, body);
       assert.equal(res.status, 400, `body ${body}`);
@@ -77,9 +92,13 @@ describe('POST /authenticate', () => {
       assert.equal(res.status, 415);
       await errorBody(res);
     }
-    const ok = await postJson(`${h.url}/authenticate`, { username: 'john.doe', password: 'foobar' }, {
-      'Content-Type': 'application/json; charset=UTF-8',
-    });
+    const ok = await postJson(
+      `${h.url}/authenticate`,
+      { username: 'john.doe', password: 'foobar' },
+      {
+        'Content-Type': 'application/json; charset=UTF-8',
+      },
+    );
     assert.equal(ok.status, 200);
   });
 
@@ -92,8 +111,14 @@ describe('POST /authenticate', () => {
     // Chunked upload (no Content-Length): the limit is enforced while streaming.
     const chunked = await new Promise<number>((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port: h.port, method: 'POST', path: '/authenticate', agent: false,
-          headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' } },
+        {
+          host: '127.0.0.1',
+          port: h.port,
+          method: 'POST',
+          path: '/authenticate',
+          agent: false,
+          headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
+        },
         (r) => {
           r.resume();
           resolve(r.statusCode ?? 0);

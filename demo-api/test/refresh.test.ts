@@ -74,7 +74,11 @@ describe('POST /refresh', () => {
       assert.equal(res.status, 400, body);
       assert.equal((await errorBody(res)).error, 'invalid_request');
     }
-    const wrongType = await fetch(`${h.url}/refresh`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: '{}' });
+    const wrongType = await fetch(`${h.url}/refresh`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain' },
+      body: '{}',
+    });
     assert.equal(wrongType.status, 415);
     await errorBody(wrongType);
   });

@@ -4,7 +4,11 @@ import { SignJWT, UnsecuredJWT } from 'jose';
 import { FakeClock, SECRET, errorBody, login, useServer } from './helpers.ts';
 
 const clock = new FakeClock();
-const h = useServer({ accessTtlSeconds: 30, now: clock.now, corsOrigins: ['http://allowed.test', 'http://other.test'] });
+const h = useServer({
+  accessTtlSeconds: 30,
+  now: clock.now,
+  corsOrigins: ['http://allowed.test', 'http://other.test'],
+});
 const key = new TextEncoder().encode(SECRET);
 
 const get = (path: string, headers: Record<string, string> = {}): Promise<Response> =>
@@ -60,26 +64,48 @@ describe('GET /api/restricted', () => {
   });
 
   it('rejects a forged signature and a tampered payload', async () => {
-    const forged = await sign({ email: 'evil@example.com' }, nowSeconds(), 60, new TextEncoder().encode('x'.repeat(32)));
+    const forged = await sign(
+      { email: 'evil@example.com' },
+      nowSeconds(),
+      60,
+      new TextEncoder().encode('x'.repeat(32)),
+    );
     await expectInvalidToken(await get('/api/restricted', bearer(forged)), /signature/);
 
     const { access_token } = await login(h.url);
     const [header, , signature] = access_token.split('.');
-    const payload = Buffer.from(JSON.stringify({ sub: 'admin', email: 'admin@example.com', roles: ['admin'], iat: nowSeconds(), exp: nowSeconds() + 60, jti: 'x' })).toString('base64url');
+    const payload = Buffer.from(
+      JSON.stringify({
+        sub: 'admin',
+        email: 'admin@example.com',
+        roles: ['admin'],
+        iat: nowSeconds(),
+        exp: nowSeconds() + 60,
+        jti: 'x',
+      }),
+    ).toString('base64url');
     await expectInvalidToken(await get('/api/restricted', bearer(`${header}.${payload}.${signature}`)), /signature/);
   });
 
   it('rejects alg "none" and other algorithms', async () => {
     const none = new UnsecuredJWT({ email: 'john.doe@example.com' })
-      .setSubject('john.doe').setJti('n').setIssuedAt(nowSeconds()).setExpirationTime(nowSeconds() + 60).encode();
+      .setSubject('john.doe')
+      .setJti('n')
+      .setIssuedAt(nowSeconds())
+      .setExpirationTime(nowSeconds() + 60)
+      .encode();
     assert.match(none, /\.$/);
     await expectInvalidToken(await get('/api/restricted', bearer(none)), /algorithm/);
     // Same with a stray signature appended.
     await expectInvalidToken(await get('/api/restricted', bearer(`${none}c2ln`)), /algorithm|malformed|invalid/);
 
     const hs512 = await new SignJWT({ email: 'john.doe@example.com' })
-      .setProtectedHeader({ alg: 'HS512' }).setSubject('john.doe').setJti('h').setIssuedAt(nowSeconds())
-      .setExpirationTime(nowSeconds() + 60).sign(new TextEncoder().encode(SECRET.repeat(2)));
+      .setProtectedHeader({ alg: 'HS512' })
+      .setSubject('john.doe')
+      .setJti('h')
+      .setIssuedAt(nowSeconds())
+      .setExpirationTime(nowSeconds() + 60)
+      .sign(new TextEncoder().encode(SECRET.repeat(2)));
     await expectInvalidToken(await get('/api/restricted', bearer(hs512)), /algorithm/);
   });
 
@@ -93,7 +119,12 @@ describe('GET /api/restricted', () => {
 
   it('answers a bare realm challenge when no bearer token is sent', async () => {
     h.api.resetStats();
-    for (const headers of [{}, { Authorization: 'Basic am9objpmb28=' }, { Authorization: 'Bearer' }, { Authorization: 'Bearer ' }]) {
+    for (const headers of [
+      {},
+      { Authorization: 'Basic am9objpmb28=' },
+      { Authorization: 'Bearer' },
+      { Authorization: 'Bearer ' },
+    ]) {
       const res = await get('/api/restricted', headers);
       assert.equal(res.status, 401);
       assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="ngx-jot-demo"');
@@ -121,7 +152,11 @@ describe('GET /api/echo', () => {
   it('allows the Authorization header in its preflight, from any origin', async () => {
     const res = await fetch(`${h.url}/api/echo`, {
       method: 'OPTIONS',
-      headers: { Origin: 'http://anything.test', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'authorization' },
+      headers: {
+        Origin: 'http://anything.test',
+        'Access-Control-Request-Method': 'GET',
+        'Access-Control-Request-Headers': 'authorization',
+      },
     });
     assert.equal(res.status, 204);
     assert.equal(res.headers.get('access-control-allow-origin'), '*');
@@ -135,7 +170,11 @@ describe('CORS for configured origins', () => {
   const preflight = (path: string, origin: string): Promise<Response> =>
     fetch(`${h.url}${path}`, {
       method: 'OPTIONS',
-      headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization, content-type' },
+      headers: {
+        Origin: origin,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization, content-type',
+      },
     });
 
   it('answers preflights 204 without auth and echoes an allowed origin', async () => {

@@ -25,7 +25,11 @@ try {
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const demoConfig = { apiBaseUrl: '', foreignUrl: 'http://localhost:1/api/echo' };
-const withConfig = useServer({ staticDir: root, demoConfig: (info) => ({ ...demoConfig, port: info.port }), testHooks: true });
+const withConfig = useServer({
+  staticDir: root,
+  demoConfig: (info) => ({ ...demoConfig, port: info.port }),
+  testHooks: true,
+});
 const fileConfig = useServer({ staticDir: root });
 const noStatic = useServer({ staticDir: path.join(tmp, 'does-not-exist') });
 
@@ -130,7 +134,9 @@ describe('test hooks', () => {
     await (await postJson(`${withConfig.url}/refresh`, { refresh_token: pair.refresh_token })).body?.cancel();
     await (await postJson(`${withConfig.url}/refresh`, { refresh_token: pair.refresh_token })).body?.cancel(); // reuse
     await (await postJson(`${withConfig.url}/logout`, { refresh_token: 'x' })).body?.cancel();
-    await (await fetch(`${withConfig.url}/api/restricted`, { headers: { Authorization: `Bearer ${pair.access_token}` } })).body?.cancel();
+    await (
+      await fetch(`${withConfig.url}/api/restricted`, { headers: { Authorization: `Bearer ${pair.access_token}` } })
+    ).body?.cancel();
     await (await fetch(`${withConfig.url}/api/restricted`)).body?.cancel();
     await (await fetch(`${withConfig.url}/api/echo`)).body?.cancel();
     await (await fetch(`${withConfig.url}/api/restricted`, { method: 'OPTIONS' })).body?.cancel();
@@ -148,7 +154,7 @@ describe('test hooks', () => {
     assert.deepEqual({ ...withConfig.api.stats }, stats);
 
     const again = await fetch(`${withConfig.url}/__stats/reset`, { method: 'POST' });
-    assert.equal((await again.json() as { authenticate: number }).authenticate, 0);
+    assert.equal(((await again.json()) as { authenticate: number }).authenticate, 0);
   });
 
   it('revokes every refresh family', async () => {
@@ -167,7 +173,12 @@ describe('test hooks', () => {
   });
 
   it('are 404 when testHooks is off', async () => {
-    for (const [method, p] of [['GET', '/__stats'], ['POST', '/__stats/reset'], ['POST', '/__revoke-all'], ['OPTIONS', '/__stats']] as const) {
+    for (const [method, p] of [
+      ['GET', '/__stats'],
+      ['POST', '/__stats/reset'],
+      ['POST', '/__revoke-all'],
+      ['OPTIONS', '/__stats'],
+    ] as const) {
       const res = await fetch(`${fileConfig.url}${p}`, { method });
       assert.equal(res.status, 404, `${method} ${p}`);
       await errorBody(res);

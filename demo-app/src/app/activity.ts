@@ -1,9 +1,4 @@
-import {
-  HttpContextToken,
-  HttpErrorResponse,
-  HttpResponse,
-  type HttpInterceptorFn,
-} from '@angular/common/http';
+import { HttpContextToken, HttpErrorResponse, HttpResponse, type HttpInterceptorFn } from '@angular/common/http';
 import { DestroyRef, Injectable, inject, signal } from '@angular/core';
 import { JotAuth, JotError, type JotEvent } from 'ngx-jot';
 import { defer, finalize, tap } from 'rxjs';
@@ -65,7 +60,9 @@ export class Activity {
 
   /** Drops the finished requests and the events. */
   clear(): void {
-    this.entriesSignal.update((list) => list.filter((e) => e.kind !== 'event' && e.state !== 'ok' && e.state !== 'failed'));
+    this.entriesSignal.update((list) =>
+      list.filter((e) => e.kind !== 'event' && e.state !== 'ok' && e.state !== 'failed'),
+    );
   }
 
   /** Forget why the last session ended (a new login). */
@@ -143,7 +140,11 @@ export const logRequests: HttpInterceptorFn = (req, next) => {
     let settled = false;
     const out = next(req);
     // jotInterceptor hands a request on synchronously unless it holds it for a refresh.
-    activity.update(id, (e) => (e.tries.length === 0 && e.state === 'pending' ? { state: 'held', held: true, detail: 'waiting for a refresh' } : {}));
+    activity.update(id, (e) =>
+      e.tries.length === 0 && e.state === 'pending'
+        ? { state: 'held', held: true, detail: 'waiting for a refresh' }
+        : {},
+    );
     return out.pipe(
       tap({
         next: (ev) => {
@@ -158,13 +159,18 @@ export const logRequests: HttpInterceptorFn = (req, next) => {
             err instanceof JotError
               ? `${err.code}: never sent`
               : err instanceof HttpErrorResponse
-                ? err.status === 0 ? 'network error' : `${err.status} ${err.statusText}`.trim()
+                ? err.status === 0
+                  ? 'network error'
+                  : `${err.status} ${err.statusText}`.trim()
                 : String(err);
           activity.update(id, () => ({ state: 'failed', detail }));
         },
       }),
       finalize(() => {
-        if (!settled) activity.update(id, (e) => (e.state === 'ok' || e.state === 'failed' ? {} : { state: 'failed', detail: 'cancelled' }));
+        if (!settled)
+          activity.update(id, (e) =>
+            e.state === 'ok' || e.state === 'failed' ? {} : { state: 'failed', detail: 'cancelled' },
+          );
       }),
     );
   });
@@ -195,7 +201,9 @@ export const logTries: HttpInterceptorFn = (req, next) => {
         activity.update(id, (e) => ({
           tries: [...e.tries, status],
           // A 401 on an allowed request goes to jotInterceptor's queue; the outer logger settles it.
-          ...(status === 401 && e.kind === 'request' && token ? { state: 'held', held: true, detail: '401: waiting for the refresh' } : {}),
+          ...(status === 401 && e.kind === 'request' && token
+            ? { state: 'held', held: true, detail: '401: waiting for the refresh' }
+            : {}),
         }));
       },
     }),

@@ -1,19 +1,7 @@
 import { provideHttpClient, withInterceptors } from '@angular/common/http';
-import {
-  type ApplicationConfig,
-  inject,
-  provideAppInitializer,
-  provideZonelessChangeDetection,
-} from '@angular/core';
+import { type ApplicationConfig, inject, provideAppInitializer, provideZonelessChangeDetection } from '@angular/core';
 import { provideRouter, withComponentInputBinding } from '@angular/router';
-import {
-  type JotFeature,
-  jotInterceptor,
-  provideJot,
-  withCrossTabSync,
-  withRefresh,
-  withStorage,
-} from 'ngx-jot';
+import { type JotFeature, jotInterceptor, provideJot, withCrossTabSync, withRefresh, withStorage } from 'ngx-jot';
 
 import { Activity, logRequests, logTries } from './activity';
 import { routes } from './app.routes';

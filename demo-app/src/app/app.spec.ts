@@ -40,7 +40,8 @@ describe('demo app with ngx-jot/testing', () => {
     setup({ sub: 'ada', name: 'Ada Lovelace', roles: ['user'] });
     const fixture = TestBed.createComponent(App);
     await fixture.whenStable();
-    const state = () => (fixture.nativeElement as HTMLElement).querySelector('[data-testid="session-state"]')!.textContent;
+    const state = () =>
+      (fixture.nativeElement as HTMLElement).querySelector('[data-testid="session-state"]')!.textContent;
     expect(state()).toContain('Ada Lovelace');
     expect(state()).toMatch(/\d+s/);
 

@@ -43,8 +43,8 @@ import { SessionView } from './session';
       <router-outlet />
     </main>
     <footer class="footer muted">
-      API: <code>{{ config.apiBaseUrl || 'same origin' }}</code> · storage <code>{{ config.storage }}</code> ·
-      cross-tab sync {{ config.crossTabSync ? 'on' : 'off' }} · refresh {{ config.refreshUrl ? 'on' : 'off' }}
+      API: <code>{{ config.apiBaseUrl || 'same origin' }}</code> · storage <code>{{ config.storage }}</code> · cross-tab
+      sync {{ config.crossTabSync ? 'on' : 'off' }} · refresh {{ config.refreshUrl ? 'on' : 'off' }}
     </footer>
   `,
 })

@@ -87,7 +87,9 @@ export function parseDemoConfig(raw: unknown, page: Pick<Location, 'href' | 'ori
       if (!/^https?:$/.test(url.protocol)) throw new Error('not http(s)');
       if (url.origin !== page.origin) apiOrigin = url.origin;
     } catch {
-      problems.push(`"apiBaseUrl" must be an http(s) URL such as "https://api.example.com", got ${JSON.stringify(apiBaseUrl)}.`);
+      problems.push(
+        `"apiBaseUrl" must be an http(s) URL such as "https://api.example.com", got ${JSON.stringify(apiBaseUrl)}.`,
+      );
     }
   }
 

@@ -1,5 +1,7 @@
-/*
+/**
  * Public API of ngx-jot. Exports are listed by name so the surface changes only on purpose.
+ *
+ * @module ngx-jot
  */
 export { JOT_DEFAULT_CONFIG, defaultReadTokens } from './lib/config';
 export type { JotConfig, JotTokens, JotLogoutReason } from './lib/config';

@@ -12,8 +12,8 @@ import { SessionView } from '../session';
     <section class="card" data-testid="admin">
       <h2>Welcome, {{ session.who() }}</h2>
       <p>
-        This route is guarded by <code>jotClaimsGuard(c =&gt; c.roles.includes('admin'))</code>: the
-        token's claims decide, before anything here renders.
+        This route is guarded by <code>jotClaimsGuard(c =&gt; c.roles.includes('admin'))</code>: the token's claims
+        decide, before anything here renders.
       </p>
       <pre class="code">{{ session.claims() | json }}</pre>
     </section>

@@ -12,8 +12,8 @@ import { SessionView } from '../session';
     <section class="hero">
       <h1>JWT sessions that keep up</h1>
       <p class="lead">
-        This app talks to a JWT API through <strong>ngx-jot</strong>: the token goes only to the API,
-        expired tokens are refreshed once while requests wait in a queue, and tabs share one session.
+        This app talks to a JWT API through <strong>ngx-jot</strong>: the token goes only to the API, expired tokens are
+        refreshed once while requests wait in a queue, and tabs share one session.
       </p>
       <div class="actions">
         @if (session.signedIn()) {
@@ -29,7 +29,10 @@ import { SessionView } from '../session';
       <section class="card">
         <h2>What to try</h2>
         <ol class="steps">
-          <li>Open <a routerLink="/restricted">Restricted</a> signed out: the guard sends you to sign in, and back afterwards.</li>
+          <li>
+            Open <a routerLink="/restricted">Restricted</a> signed out: the guard sends you to sign in, and back
+            afterwards.
+          </li>
           <li>Wait for the access token to expire, then fire a burst: one refresh, every request replayed.</li>
           <li>Open a second tab: sign out in one, and the other follows.</li>
           <li>Call the third-party API: it never sees the token.</li>
@@ -38,12 +41,26 @@ import { SessionView } from '../session';
       <section class="card">
         <h2>This run</h2>
         <dl class="facts">
-          <dt>API</dt><dd><code>{{ config.apiBaseUrl || location.origin }}</code></dd>
-          <dt>Login</dt><dd><code>{{ short(config.loginUrl) }}</code></dd>
-          <dt>Refresh</dt><dd><code>{{ config.refreshUrl ? short(config.refreshUrl) : 'off' }}</code></dd>
-          <dt>Storage</dt><dd><code>{{ config.storage }}</code>, cross-tab sync {{ config.crossTabSync ? 'on' : 'off' }}</dd>
+          <dt>API</dt>
+          <dd>
+            <code>{{ config.apiBaseUrl || location.origin }}</code>
+          </dd>
+          <dt>Login</dt>
+          <dd>
+            <code>{{ short(config.loginUrl) }}</code>
+          </dd>
+          <dt>Refresh</dt>
+          <dd>
+            <code>{{ config.refreshUrl ? short(config.refreshUrl) : 'off' }}</code>
+          </dd>
+          <dt>Storage</dt>
+          <dd>
+            <code>{{ config.storage }}</code>, cross-tab sync {{ config.crossTabSync ? 'on' : 'off' }}
+          </dd>
         </dl>
-        <p class="muted small">Reference API users: <code>john.doe</code> / <code>foobar</code>, <code>admin</code> / <code>admin</code>.</p>
+        <p class="muted small">
+          Reference API users: <code>john.doe</code> / <code>foobar</code>, <code>admin</code> / <code>admin</code>.
+        </p>
       </section>
     </div>
   `,

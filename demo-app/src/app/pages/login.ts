@@ -30,7 +30,9 @@ const ENDED: Readonly<Record<string, string>> = {
     <section class="card narrow login">
       <h1>Sign in</h1>
       @if (target() !== '/') {
-        <p class="muted">to continue to <code>{{ target() }}</code></p>
+        <p class="muted">
+          to continue to <code>{{ target() }}</code>
+        </p>
       }
       @if (ended(); as message) {
         <p class="notice" data-testid="session-ended">{{ message }}</p>
@@ -38,16 +40,34 @@ const ENDED: Readonly<Record<string, string>> = {
       <form (submit)="submit($event)" novalidate>
         <label class="field">
           <span>Username</span>
-          <input data-testid="username" name="username" autocomplete="username" required
-                 [value]="username()" (input)="username.set(value($event))" />
+          <input
+            data-testid="username"
+            name="username"
+            autocomplete="username"
+            required
+            [value]="username()"
+            (input)="username.set(value($event))"
+          />
         </label>
         <label class="field">
           <span>Password</span>
-          <input data-testid="password" name="password" type="password" autocomplete="current-password" required
-                 [value]="password()" (input)="password.set(value($event))" />
+          <input
+            data-testid="password"
+            name="password"
+            type="password"
+            autocomplete="current-password"
+            required
+            [value]="password()"
+            (input)="password.set(value($event))"
+          />
         </label>
         <label class="check">
-          <input data-testid="remember" type="checkbox" [checked]="remember()" (change)="remember.set(checked($event))" />
+          <input
+            data-testid="remember"
+            type="checkbox"
+            [checked]="remember()"
+            (change)="remember.set(checked($event))"
+          />
           <span>Remember me <span class="muted">(local storage, survives closing the browser)</span></span>
         </label>
         @if (error()) {
@@ -57,7 +77,9 @@ const ENDED: Readonly<Record<string, string>> = {
           {{ busy() ? 'Signing in…' : 'Sign in' }}
         </button>
       </form>
-      <p class="muted small hint">Reference API: <code>john.doe</code> / <code>foobar</code> or <code>admin</code> / <code>admin</code>.</p>
+      <p class="muted small hint">
+        Reference API: <code>john.doe</code> / <code>foobar</code> or <code>admin</code> / <code>admin</code>.
+      </p>
     </section>
   `,
 })

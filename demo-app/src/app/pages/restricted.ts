@@ -39,7 +39,9 @@ const MAX_BURST = 200;
 
       <section class="card">
         <h2>API data</h2>
-        <p class="muted small">GET <code>{{ short(config.restrictedUrl) }}</code></p>
+        <p class="muted small">
+          GET <code>{{ short(config.restrictedUrl) }}</code>
+        </p>
         @if (dataError()) {
           <p class="error">{{ dataError() }}</p>
         }
@@ -53,8 +55,16 @@ const MAX_BURST = 200;
           Fires parallel GETs. After the token expired, they all wait for one refresh, then go out again.
         </p>
         <div class="row">
-          <input class="num" type="number" min="1" [attr.max]="maxBurst" aria-label="Number of requests"
-                 data-testid="burst-count" [value]="burstCount()" (input)="setBurstCount($event)" />
+          <input
+            class="num"
+            type="number"
+            min="1"
+            [attr.max]="maxBurst"
+            aria-label="Number of requests"
+            data-testid="burst-count"
+            [value]="burstCount()"
+            (input)="setBurstCount($event)"
+          />
           <button type="button" class="btn btn-primary" data-testid="burst" (click)="burst()">Fire burst</button>
         </div>
         <p class="result" data-testid="burst-result" aria-live="polite">{{ burstResult() }}</p>
@@ -63,9 +73,16 @@ const MAX_BURST = 200;
       <section class="card">
         <h2>Third-party call</h2>
         <p class="muted small">
-          GET <code>{{ config.foreignUrl ? short(config.foreignUrl) : 'not configured' }}</code>, an origin that must never see the token.
+          GET <code>{{ config.foreignUrl ? short(config.foreignUrl) : 'not configured' }}</code>, an origin that must
+          never see the token.
         </p>
-        <button type="button" class="btn" data-testid="foreign-call" (click)="callForeign()" [disabled]="!config.foreignUrl">
+        <button
+          type="button"
+          class="btn"
+          data-testid="foreign-call"
+          (click)="callForeign()"
+          [disabled]="!config.foreignUrl"
+        >
           Call it
         </button>
         <p class="result" data-testid="foreign-result" aria-live="polite">{{ foreignResult() }}</p>
@@ -86,7 +103,9 @@ const MAX_BURST = 200;
           <div class="log-row" [class]="'kind-' + entry.kind + ' state-' + entry.state" [attr.data-state]="entry.state">
             <span class="log-time">{{ entry.at | date: 'HH:mm:ss.SSS' }}</span>
             @if (entry.kind === 'event') {
-              <span class="log-label"><span class="tag tag-event">{{ entry.label }}</span></span>
+              <span class="log-label"
+                ><span class="tag tag-event">{{ entry.label }}</span></span
+              >
               <span class="log-detail">{{ entry.detail }}</span>
             } @else {
               <span class="log-label">{{ entry.label }}</span>

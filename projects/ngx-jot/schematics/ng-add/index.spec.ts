@@ -111,7 +111,8 @@ ${providers}
   it('sets up a standalone app made by ng new', async () => {
     const tree = await ngAdd(treeOf(standalone));
 
-    expect(tree.readContent(APP_CONFIG)).toBe(`import { ApplicationConfig, provideBrowserGlobalErrorListeners } from '@angular/core';
+    expect(tree.readContent(APP_CONFIG))
+      .toBe(`import { ApplicationConfig, provideBrowserGlobalErrorListeners } from '@angular/core';
 import { provideRouter } from '@angular/router';
 
 import { routes } from './app.routes';
@@ -152,7 +153,10 @@ export const appConfig: ApplicationConfig = {
 
   it('adds withInterceptors([jotInterceptor]) to an existing provideHttpClient()', async () => {
     const tree = await ngAdd(
-      treeOf(standalone, withProviders('    provideHttpClient()', "import { provideHttpClient } from '@angular/common/http';\n")),
+      treeOf(
+        standalone,
+        withProviders('    provideHttpClient()', "import { provideHttpClient } from '@angular/common/http';\n"),
+      ),
     );
 
     const config = tree.readContent(APP_CONFIG);
@@ -206,7 +210,10 @@ export const appConfig: ApplicationConfig = {
     const tree = await ngAdd(
       treeOf(
         standalone,
-        withProviders('    provideHttpClient(withFetch())', "import { provideHttpClient, withFetch } from '@angular/common/http';\n"),
+        withProviders(
+          '    provideHttpClient(withFetch())',
+          "import { provideHttpClient, withFetch } from '@angular/common/http';\n",
+        ),
       ),
     );
 
@@ -360,7 +367,9 @@ bootstrapApplication(App)
     });
 
     it('fails with the known project names for an unknown --project', async () => {
-      await expect(ngAdd(treeOf(twoApps), { project: 'nope' })).rejects.toThrow(/no project "nope".*app, admin|admin, app/);
+      await expect(ngAdd(treeOf(twoApps), { project: 'nope' })).rejects.toThrow(
+        /no project "nope".*app, admin|admin, app/,
+      );
     });
   });
 });

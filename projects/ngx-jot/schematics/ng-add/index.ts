@@ -1,20 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import {
-  Rule,
-  SchematicContext,
-  SchematicsException,
-  Tree,
-  chain,
-} from '@angular-devkit/schematics';
+import { Rule, SchematicContext, SchematicsException, Tree, chain } from '@angular-devkit/schematics';
 import ts from '@schematics/angular/third_party/github.com/Microsoft/TypeScript/lib/typescript';
-import {
-  ExistingBehavior,
-  addDependency,
-  addRootProvider,
-  readWorkspace,
-} from '@schematics/angular/utility';
+import { ExistingBehavior, addDependency, addRootProvider, readWorkspace } from '@schematics/angular/utility';
 import { hasTopLevelIdentifier, insertImport } from '@schematics/angular/utility/ast-utils';
 import { Change, InsertChange, applyToUpdateRecorder } from '@schematics/angular/utility/change';
 import { getEOL } from '@schematics/angular/utility/eol';
@@ -134,7 +123,11 @@ function setUpProviders(project: string, options: Schema): Rule {
           addProvider(project, mainPath, jotProvider(options)),
         ]);
       }
-      return manual(`the application config passed to bootstrapApplication() in ${mainPath} cannot be analysed`, mainPath, all);
+      return manual(
+        `the application config passed to bootstrapApplication() in ${mainPath} cannot be analysed`,
+        mainPath,
+        all,
+      );
     }
 
     const { filePath, node: config } = appConfig;
@@ -228,7 +221,11 @@ function addProvider(project: string, mainPath: string, provider: ProviderCode):
       imports.push([symbol, module]);
       return symbol;
     });
-    if (!appConfig || !providers || imports.some(([symbol, module]) => hasTopLevelIdentifier(providers.getSourceFile(), symbol, module))) {
+    if (
+      !appConfig ||
+      !providers ||
+      imports.some(([symbol, module]) => hasTopLevelIdentifier(providers.getSourceFile(), symbol, module))
+    ) {
       return addRootProvider(project, ({ code, external }) => code`${provider(external)}`);
     }
     const source = providers.getSourceFile();
@@ -253,12 +250,17 @@ function mergeInterceptor(tree: Tree, source: ts.SourceFile, filePath: string, c
     if (withInterceptors.arguments.length !== 1 || !ts.isArrayLiteralExpression(list)) {
       return false;
     }
-    applyChanges(tree, filePath, [appendToList(source, filePath, list.elements, list.getStart(source) + 1, jotInterceptor)]);
+    applyChanges(tree, filePath, [
+      appendToList(source, filePath, list.elements, list.getStart(source) + 1, jotInterceptor),
+    ]);
     addImports(tree, filePath, [['jotInterceptor', JOT]]);
   } else {
     const feature = `${localName(source, 'withInterceptors', HTTP)}([${jotInterceptor}])`;
     applyChanges(tree, filePath, [appendToList(source, filePath, call.arguments, call.arguments.pos, feature)]);
-    addImports(tree, filePath, [['withInterceptors', HTTP], ['jotInterceptor', JOT]]);
+    addImports(tree, filePath, [
+      ['withInterceptors', HTTP],
+      ['jotInterceptor', JOT],
+    ]);
   }
   return true;
 }

@@ -18,16 +18,32 @@ describe('config checks at start-up', () => {
   it.each([
     ['a missing config', undefined, /needs a config object/],
     ['an empty loginUrl', { loginUrl: ' ' }, /loginUrl must be a non-empty URL/],
-    ['an origin with a path', { loginUrl: '/a', allowedOrigins: ['https://api.example.com/v1'] }, /use 'https:\/\/api\.example\.com'/],
+    [
+      'an origin with a path',
+      { loginUrl: '/a', allowedOrigins: ['https://api.example.com/v1'] },
+      /use 'https:\/\/api\.example\.com'/,
+    ],
     ['an origin without a scheme', { loginUrl: '/a', allowedOrigins: ['api.example.com'] }, /has no scheme/],
-    ['an origin host:port without scheme', { loginUrl: '/a', allowedOrigins: ['localhost:3000'] }, /not an http\(s\) origin/],
-    ['an origin with credentials', { loginUrl: '/a', allowedOrigins: ['https://u:p@api.example.com'] }, /Remove the path, query or credentials/],
+    [
+      'an origin host:port without scheme',
+      { loginUrl: '/a', allowedOrigins: ['localhost:3000'] },
+      /not an http\(s\) origin/,
+    ],
+    [
+      'an origin with credentials',
+      { loginUrl: '/a', allowedOrigins: ['https://u:p@api.example.com'] },
+      /Remove the path, query or credentials/,
+    ],
     ['an origin with a query', { loginUrl: '/a', allowedOrigins: ['https://api.example.com?x=1'] }, /Remove the path/],
     ['an empty origin', { loginUrl: '/a', allowedOrigins: [''] }, /allowedOrigins entries are origins/],
     ['a negative leeway', { loginUrl: '/a', leewaySeconds: -1 }, /leewaySeconds must be a finite number >= 0/],
     ['a header name with a space', { loginUrl: '/a', headerName: 'X Auth' }, /valid HTTP header name/],
     ['a scheme with a space', { loginUrl: '/a', scheme: 'Bearer x' }, /single word/],
-    ['a relative loginRoute', { loginUrl: '/a', loginRoute: 'login' }, /loginRoute must be an app path starting with '\/'/],
+    [
+      'a relative loginRoute',
+      { loginUrl: '/a', loginRoute: 'login' },
+      /loginRoute must be an app path starting with '\/'/,
+    ],
     ['a bad ssr mode', { loginUrl: '/a', ssr: 'sometimes' }, /ssr must be 'defer' or 'redirect'/],
     ['an empty excluded URL', { loginUrl: '/a', excludedUrls: [''] }, /excludedUrls entries/],
     ['readTokens not a function', { loginUrl: '/a', readTokens: 'token' }, /readTokens must be a function/],
@@ -38,8 +54,15 @@ describe('config checks at start-up', () => {
   });
 
   it('accepts and normalises good origins (trailing slash, default port, case)', () => {
-    const resolved = resolveConfig({ loginUrl: '/a', allowedOrigins: ['https://API.example.com/', 'https://x.example.com:443', 'http://localhost:3000'] });
-    expect([...resolved.origins]).toEqual(['https://api.example.com', 'https://x.example.com', 'http://localhost:3000']);
+    const resolved = resolveConfig({
+      loginUrl: '/a',
+      allowedOrigins: ['https://API.example.com/', 'https://x.example.com:443', 'http://localhost:3000'],
+    });
+    expect([...resolved.origins]).toEqual([
+      'https://api.example.com',
+      'https://x.example.com',
+      'http://localhost:3000',
+    ]);
   });
 
   it('warns (dev) about an unanchored RegExp origin', () => {
@@ -52,7 +75,10 @@ describe('config checks at start-up', () => {
 
   it('reads the three default response shapes and nothing else', () => {
     expect(defaultReadTokens({ token: 't' })).toEqual({ accessToken: 't', refreshToken: undefined });
-    expect(defaultReadTokens({ access_token: 't', refresh_token: 'r' })).toEqual({ accessToken: 't', refreshToken: 'r' });
+    expect(defaultReadTokens({ access_token: 't', refresh_token: 'r' })).toEqual({
+      accessToken: 't',
+      refreshToken: 'r',
+    });
     expect(defaultReadTokens({ accessToken: 't', refreshToken: 'r' })).toEqual({ accessToken: 't', refreshToken: 'r' });
     expect(defaultReadTokens({ access_token: 5 })).toBeNull();
     expect(defaultReadTokens('t')).toBeNull();
@@ -68,7 +94,9 @@ describe('provideJot features', () => {
   });
 
   it('refuses the same feature twice and things that are not features', () => {
-    expect(() => provideJot({ loginUrl: '/a' }, withRefresh({ url: '/r' }), withRefresh({ url: '/r2' }))).toThrow(/same feature twice/);
+    expect(() => provideJot({ loginUrl: '/a' }, withRefresh({ url: '/r' }), withRefresh({ url: '/r2' }))).toThrow(
+      /same feature twice/,
+    );
     expect(() => provideJot({ loginUrl: '/a' }, {} as JotFeature)).toThrow(/features must be made by/);
   });
 
@@ -85,6 +113,8 @@ describe('JotAuth without provideJot()', () => {
     // Imported lazily so the TestBed of this file starts clean.
     const { TestBed } = jest.requireActual<typeof import('@angular/core/testing')>('@angular/core/testing');
     const { JotAuth } = jest.requireActual<typeof import('./jot-auth')>('./jot-auth');
-    expect(() => TestBed.inject(JotAuth)).toThrow(/no configuration found\. Add provideJot\(\{ loginUrl: '\/authenticate' \}\)/);
+    expect(() => TestBed.inject(JotAuth)).toThrow(
+      /no configuration found\. Add provideJot\(\{ loginUrl: '\/authenticate' \}\)/,
+    );
   });
 });

@@ -2,7 +2,9 @@ import { configError, isDevMode } from './errors';
 
 /** The pair a login or refresh response yields. */
 export interface JotTokens {
+  /** The JWT sent as the bearer token. */
   accessToken: string;
+  /** The opaque token sent to the refresh endpoint, if the server issues one. */
   refreshToken?: string | null;
 }
 
@@ -16,9 +18,9 @@ export interface JotConfig {
   /** Optional; `logout()` POSTs the refresh token here, best-effort, never blocking the local logout. */
   logoutUrl?: string;
   /** Origins (`scheme://host[:port]` strings or RegExps tested against the origin) whose requests get the token. Relative and same-origin URLs always do. */
-  allowedOrigins?: ReadonlyArray<string | RegExp>;
+  allowedOrigins?: readonly (string | RegExp)[];
   /** URLs (string prefixes or RegExps) that never get the token. */
-  excludedUrls?: ReadonlyArray<string | RegExp>;
+  excludedUrls?: readonly (string | RegExp)[];
   /** Header that carries the credential. Default `Authorization`. */
   headerName?: string;
   /** Scheme before the token in that header. Default `Bearer`; `''` sends the bare token. */
@@ -37,10 +39,15 @@ export interface JotConfig {
 
 /** Defaults of the optional `JotConfig` keys. */
 export const JOT_DEFAULT_CONFIG = {
+  /** The header that carries the token. */
   headerName: 'Authorization',
+  /** The word before the token in that header. */
   scheme: 'Bearer',
+  /** Where guards send unauthenticated users. */
   loginRoute: '/login',
+  /** Safety margin for time claims, in seconds. */
   leewaySeconds: 30,
+  /** Guards neither redirect nor render during a server render. */
   ssr: 'defer',
 } as const;
 
@@ -50,7 +57,7 @@ export interface ResolvedJotConfig {
   readonly logoutUrl: string | null;
   readonly origins: ReadonlySet<string>;
   readonly originPatterns: readonly RegExp[];
-  readonly excludedUrls: ReadonlyArray<string | RegExp>;
+  readonly excludedUrls: readonly (string | RegExp)[];
   readonly headerName: string;
   readonly scheme: string;
   readonly loginRoute: string;
@@ -74,11 +81,16 @@ const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.trim() 
 
 /** Checks a `JotConfig` once, at start-up, and throws a `JotError('config')` that says what to change. */
 export function resolveConfig(config: JotConfig): ResolvedJotConfig {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for JavaScript callers and `any`; the type cannot promise it.
   if (!config || typeof config !== 'object') {
-    throw configError(ngDevMode ? `provideJot() needs a config object, e.g. provideJot({ loginUrl: '/authenticate' }).` : '');
+    throw configError(
+      ngDevMode ? `provideJot() needs a config object, e.g. provideJot({ loginUrl: '/authenticate' }).` : '',
+    );
   }
   if (!nonEmpty(config.loginUrl)) {
-    throw configError(ngDevMode ? `loginUrl must be a non-empty URL, e.g. provideJot({ loginUrl: '/authenticate' }).` : '');
+    throw configError(
+      ngDevMode ? `loginUrl must be a non-empty URL, e.g. provideJot({ loginUrl: '/authenticate' }).` : '',
+    );
   }
   if (config.logoutUrl !== undefined && !nonEmpty(config.logoutUrl)) {
     throw configError(ngDevMode ? `logoutUrl must be a non-empty URL or left out.` : '');
@@ -99,7 +111,11 @@ export function resolveConfig(config: JotConfig): ResolvedJotConfig {
   }
   for (const entry of config.excludedUrls ?? []) {
     if (!(entry instanceof RegExp) && !nonEmpty(entry)) {
-      throw configError(ngDevMode ? `excludedUrls entries must be non-empty strings (URL prefixes) or RegExps; got ${JSON.stringify(entry)}.` : '');
+      throw configError(
+        ngDevMode
+          ? `excludedUrls entries must be non-empty strings (URL prefixes) or RegExps; got ${JSON.stringify(entry)}.`
+          : '',
+      );
     }
   }
   const leeway = config.leewaySeconds ?? JOT_DEFAULT_CONFIG.leewaySeconds;
@@ -108,20 +124,34 @@ export function resolveConfig(config: JotConfig): ResolvedJotConfig {
   }
   const headerName = config.headerName ?? JOT_DEFAULT_CONFIG.headerName;
   if (!nonEmpty(headerName) || !/^[!#$%&'*+.^_`|~\w-]+$/.test(headerName)) {
-    throw configError(ngDevMode ? `headerName must be a valid HTTP header name such as 'Authorization'; got ${JSON.stringify(headerName)}.` : '');
+    throw configError(
+      ngDevMode
+        ? `headerName must be a valid HTTP header name such as 'Authorization'; got ${JSON.stringify(headerName)}.`
+        : '',
+    );
   }
   const scheme = config.scheme ?? JOT_DEFAULT_CONFIG.scheme;
   if (typeof scheme !== 'string' || /\s/.test(scheme)) {
-    throw configError(ngDevMode ? `scheme must be a single word such as 'Bearer' (or '' for a bare token); got ${JSON.stringify(scheme)}.` : '');
+    throw configError(
+      ngDevMode
+        ? `scheme must be a single word such as 'Bearer' (or '' for a bare token); got ${JSON.stringify(scheme)}.`
+        : '',
+    );
   }
   const loginRoute = config.loginRoute ?? JOT_DEFAULT_CONFIG.loginRoute;
   const forbiddenRoute = config.forbiddenRoute ?? loginRoute;
-  for (const [key, route] of [['loginRoute', loginRoute], ['forbiddenRoute', forbiddenRoute]] as const) {
+  for (const [key, route] of [
+    ['loginRoute', loginRoute],
+    ['forbiddenRoute', forbiddenRoute],
+  ] as const) {
     if (!nonEmpty(route) || !route.startsWith('/')) {
-      throw configError(ngDevMode ? `${key} must be an app path starting with '/', e.g. '/login'; got ${JSON.stringify(route)}.` : '');
+      throw configError(
+        ngDevMode ? `${key} must be an app path starting with '/', e.g. '/login'; got ${JSON.stringify(route)}.` : '',
+      );
     }
   }
   const ssr = config.ssr ?? JOT_DEFAULT_CONFIG.ssr;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for JavaScript callers and `any`; the type cannot promise it.
   if (ssr !== 'defer' && ssr !== 'redirect') {
     throw configError(ngDevMode ? `ssr must be 'defer' or 'redirect'; got ${JSON.stringify(ssr)}.` : '');
   }
@@ -145,7 +175,9 @@ export function resolveConfig(config: JotConfig): ResolvedJotConfig {
 }
 
 function checkOrigin(entry: unknown): string {
-  const fix = ngDevMode && `allowedOrigins entries are origins like 'https://api.example.com' or 'http://localhost:3000' (scheme, host, optional port; no path)`;
+  const fix =
+    ngDevMode &&
+    `allowedOrigins entries are origins like 'https://api.example.com' or 'http://localhost:3000' (scheme, host, optional port; no path)`;
   if (!nonEmpty(entry)) throw configError(ngDevMode ? `${fix}; got ${JSON.stringify(entry)}.` : '');
   let url: URL;
   try {
@@ -157,7 +189,9 @@ function checkOrigin(entry: unknown): string {
     throw configError(ngDevMode ? `${fix}; got '${entry}', which is not an http(s) origin.` : '');
   }
   if (url.username || url.password || url.pathname !== '/' || url.search || url.hash) {
-    throw configError(ngDevMode ? `${fix}; got '${entry}'. Remove the path, query or credentials, i.e. use '${url.origin}'.` : '');
+    throw configError(
+      ngDevMode ? `${fix}; got '${entry}'. Remove the path, query or credentials, i.e. use '${url.origin}'.` : '',
+    );
   }
   return url.origin;
 }

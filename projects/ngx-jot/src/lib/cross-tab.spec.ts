@@ -50,42 +50,47 @@ describe('withCrossTabSync', () => {
     ['no Web Locks (localStorage lease)', { locks: false }],
     ['no BroadcastChannel (storage events)', { broadcastChannel: false }],
     ['none of them', { locks: false, indexedDB: false, broadcastChannel: false }],
-  ])('three tabs whose token expires together refresh once and all get the new pair (%s)', async (_name, { failOpen, ...options }) => {
-    origin.indexedDB.failOpen = !!failOpen;
-    const tabs = [open(options), open(options), open(options)];
-    await settle();
-    tabs[0].auth.login({ username: 'ada' }).subscribe();
-    await settle();
-    const login = pairOf(tabs[0]);
-    expect(login?.refreshToken).toBe(server.liveRefreshToken());
-    for (const t of tabs) expect(pairOf(t)).toEqual(login);
+  ])(
+    'three tabs whose token expires together refresh once and all get the new pair (%s)',
+    async (_name, { failOpen, ...options }) => {
+      origin.indexedDB.failOpen = !!failOpen;
+      const tabs = [open(options), open(options), open(options)];
+      await settle();
+      tabs[0].auth.login({ username: 'ada' }).subscribe();
+      await settle();
+      const login = pairOf(tabs[0]);
+      expect(login?.refreshToken).toBe(server.liveRefreshToken());
+      for (const t of tabs) expect(pairOf(t)).toEqual(login);
 
-    // All three refresh timers fire in the same millisecond.
-    await jest.advanceTimersByTimeAsync(30_000);
-    await settle(3000);
+      // All three refresh timers fire in the same millisecond.
+      await jest.advanceTimersByTimeAsync(30_000);
+      await settle(3000);
 
-    expect(server.callsTo('/refresh')).toHaveLength(1);
-    const fresh = pairOf(tabs[0]);
-    expect(fresh?.refreshToken).toBe(server.liveRefreshToken());
-    expect(fresh?.refreshToken).not.toBe(login?.refreshToken);
-    for (const t of tabs) {
-      expect(pairOf(t)).toEqual(fresh);
-      expect(t.events.filter((e) => e.type === 'refresh-start')).toHaveLength(1);
-      expect(t.events.filter((e) => e.type === 'refresh-success')).toHaveLength(1);
-      expect(t.auth.isAuthenticated()).toBe(true);
-    }
-    if (options.indexedDB !== false && options.locks !== false && !failOpen) {
-      // The refreshing tab committed the rotated pair to IndexedDB before it let the lock go.
-      const grant = origin.timeline.findIndex((e) => e.what === 'grant');
-      const release = origin.timeline.findIndex((e, i) => i > grant && e.what === 'release');
-      const commit = origin.timeline.findIndex(
-        (e) => e.what === 'commit' && (e.value as { record?: { refreshToken?: string } }).record?.refreshToken === fresh?.refreshToken,
-      );
-      expect(grant).toBeGreaterThanOrEqual(0);
-      expect(commit).toBeGreaterThan(grant);
-      expect(commit).toBeLessThan(release);
-    }
-  });
+      expect(server.callsTo('/refresh')).toHaveLength(1);
+      const fresh = pairOf(tabs[0]);
+      expect(fresh?.refreshToken).toBe(server.liveRefreshToken());
+      expect(fresh?.refreshToken).not.toBe(login?.refreshToken);
+      for (const t of tabs) {
+        expect(pairOf(t)).toEqual(fresh);
+        expect(t.events.filter((e) => e.type === 'refresh-start')).toHaveLength(1);
+        expect(t.events.filter((e) => e.type === 'refresh-success')).toHaveLength(1);
+        expect(t.auth.isAuthenticated()).toBe(true);
+      }
+      if (options.indexedDB !== false && options.locks !== false && !failOpen) {
+        // The refreshing tab committed the rotated pair to IndexedDB before it let the lock go.
+        const grant = origin.timeline.findIndex((e) => e.what === 'grant');
+        const release = origin.timeline.findIndex((e, i) => i > grant && e.what === 'release');
+        const commit = origin.timeline.findIndex(
+          (e) =>
+            e.what === 'commit' &&
+            (e.value as { record?: { refreshToken?: string } }).record?.refreshToken === fresh?.refreshToken,
+        );
+        expect(grant).toBeGreaterThanOrEqual(0);
+        expect(commit).toBeGreaterThan(grant);
+        expect(commit).toBeLessThan(release);
+      }
+    },
+  );
 
   it('keeps refreshing once per expiry over several rounds', async () => {
     const tabs = [open(), open(), open()];
@@ -118,7 +123,9 @@ describe('withCrossTabSync', () => {
       expect(t.tab.sessionStorage.getItem('ngx-jot')).toBeNull();
       expect(origin.channels.postsBy(t.tab.name, mark)).toEqual([]);
     }
-    expect(origin.channels.postsBy(a.tab.name, mark)).toEqual([expect.objectContaining({ type: 'state', record: null })]);
+    expect(origin.channels.postsBy(a.tab.name, mark)).toEqual([
+      expect.objectContaining({ type: 'state', record: null }),
+    ]);
     expect(origin.indexedDB.peek('ngx-jot', 'sync', 'record')).toMatchObject({ record: null });
   });
 
@@ -142,7 +149,9 @@ describe('withCrossTabSync', () => {
     a.auth.login({ username: 'ada' }).subscribe();
     await settle();
     a.close();
-    expect(origin.indexedDB.peek('ngx-jot', 'sync', 'record')).toMatchObject({ record: { refreshToken: server.liveRefreshToken() } });
+    expect(origin.indexedDB.peek('ngx-jot', 'sync', 'record')).toMatchObject({
+      record: { refreshToken: server.liveRefreshToken() },
+    });
 
     const next = open();
     await settle();
@@ -154,7 +163,10 @@ describe('withCrossTabSync', () => {
     await settle();
     a.auth.login({ username: 'ada' }).subscribe();
     await settle();
-    const loginMessage = origin.channels.postsBy(a.tab.name).find((m) => (m as { record?: unknown }).record) as Record<string, unknown>;
+    const loginMessage = origin.channels.postsBy(a.tab.name).find((m) => (m as { record?: unknown }).record) as Record<
+      string,
+      unknown
+    >;
     a.auth.refresh().subscribe();
     await settle();
     const current = pairOf(a);
@@ -214,7 +226,7 @@ describe('withCrossTabSync', () => {
     expect(pairOf(a)?.refreshToken).toBe(server.liveRefreshToken());
   });
 
-  it('a duplicated tab that missed its twin\'s refresh takes the rotated pair from IndexedDB instead of spending its copy', async () => {
+  it("a duplicated tab that missed its twin's refresh takes the rotated pair from IndexedDB instead of spending its copy", async () => {
     const a = open();
     await settle();
     a.auth.login({ username: 'ada' }).subscribe();

@@ -160,7 +160,11 @@ export function createCrossTab(host: JotHost): JotCrossTab {
       };
       io.then(done, () => done(fallback));
     });
-  const read = () => bounded(zone.runOutsideAngular(() => store.read()), null);
+  const read = () =>
+    bounded(
+      zone.runOutsideAngular(() => store.read()),
+      null,
+    );
   const write = (entry: Entry) => track(zone.runOutsideAngular(() => store.write(entry)));
   const flushed = () => bounded(writes.then(noop), undefined);
 
@@ -233,7 +237,8 @@ export function createCrossTab(host: JotHost): JotCrossTab {
     }
     if (held && samePair(held, entry.record)) return;
     const adopted = host.adopt({ ...entry.record }, { fresh: false, from: 'other-tab' });
-    if (typeof adopted === 'string' && (typeof ngDevMode === 'undefined' || ngDevMode)) warnOnce(warned, `another tab shared an unusable token (${adopted}); it is ignored here.`);
+    if (typeof adopted === 'string' && (typeof ngDevMode === 'undefined' || ngDevMode))
+      warnOnce(warned, `another tab shared an unusable token (${adopted}); it is ignored here.`);
   }
 
   /** A new tab asked what the session is: the state this tab holds, if it knows its place. */
@@ -410,6 +415,7 @@ function probe<T>(get: () => T | undefined | null): T | null {
 }
 
 function randomId(win: Window): string {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- randomUUID exists only in secure contexts (and crypto not everywhere); the DOM typings omit that.
   const uuid = probe(() => win.crypto?.randomUUID?.());
   return uuid ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }
@@ -449,6 +455,7 @@ function idbSharedStore(idb: IDBFactory, backup: SharedStore): SharedStore {
         };
         resolve(conn);
       };
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- in an error event, `error` is the DOMException (typed nullable).
       request.onerror = () => reject(request.error);
     }));
   /** One transaction; resolves with what `body` reported once it has completed. */
@@ -460,6 +467,7 @@ function idbSharedStore(idb: IDBFactory, backup: SharedStore): SharedStore {
           let value: T;
           body(tx.objectStore(DB_STORE), (v) => (value = v));
           tx.oncomplete = () => resolve(value);
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the transaction's DOMException (null on an explicit abort, which this code never makes).
           tx.onerror = tx.onabort = () => reject(tx.error);
         }),
     );
@@ -473,22 +481,24 @@ function idbSharedStore(idb: IDBFactory, backup: SharedStore): SharedStore {
   return {
     read: () =>
       guarded(
-        () => run<Entry | null>('readonly', (os, report) => {
-          const get = os.get(DB_KEY);
-          get.onsuccess = () => report(asEntry(get.result));
-        }),
+        () =>
+          run<Entry | null>('readonly', (os, report) => {
+            const get = os.get(DB_KEY);
+            get.onsuccess = () => report(asEntry(get.result));
+          }),
         () => backup.read(),
       ),
     write: (entry) =>
       guarded(
-        () => run<void>('readwrite', (os) => {
-          // Read and write in one transaction: a newer entry another tab committed stays.
-          const get = os.get(DB_KEY);
-          get.onsuccess = () => {
-            const current = asEntry(get.result);
-            if (!current || !newer(current, entry)) os.put(entry, DB_KEY);
-          };
-        }),
+        () =>
+          run<undefined>('readwrite', (os) => {
+            // Read and write in one transaction: a newer entry another tab committed stays.
+            const get = os.get(DB_KEY);
+            get.onsuccess = () => {
+              const current = asEntry(get.result);
+              if (!current || !newer(current, entry)) os.put(entry, DB_KEY);
+            };
+          }),
         () => backup.write(entry),
       ),
     close: () => {
@@ -502,7 +512,10 @@ function idbSharedStore(idb: IDBFactory, backup: SharedStore): SharedStore {
 function localSharedStore(local: () => Storage): SharedStore {
   const read = () => asEntry(JSON.parse(local().getItem(SHARED_KEY) ?? 'null'));
   return {
+    // async, though nothing is awaited: a throw (bad JSON, storage refused) becomes a rejection the caller handles.
+    // eslint-disable-next-line @typescript-eslint/require-await -- see above.
     read: async () => read(),
+    // eslint-disable-next-line @typescript-eslint/require-await -- see above.
     write: async (entry) => {
       const current = read();
       if (!current || !newer(current, entry)) local().setItem(SHARED_KEY, JSON.stringify(entry));

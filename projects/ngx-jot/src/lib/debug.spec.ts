@@ -36,8 +36,12 @@ describe('withJotDebug', () => {
     expect(get('https://x.example.net/a')).toBe(
       'ngx-jot: GET https://x.example.net/a: not attached: origin https://x.example.net not in allowedOrigins [https://api.example.com]',
     );
-    expect(get('/api/x', new HttpContext().set(JOT_SKIP, true))).toBe('ngx-jot: GET /api/x: not attached: JOT_SKIP set');
-    expect(get('https://api.example.com/health')).toBe('ngx-jot: GET https://api.example.com/health: not attached: excluded by /\\/health$/');
+    expect(get('/api/x', new HttpContext().set(JOT_SKIP, true))).toBe(
+      'ngx-jot: GET /api/x: not attached: JOT_SKIP set',
+    );
+    expect(get('https://api.example.com/health')).toBe(
+      'ngx-jot: GET https://api.example.com/health: not attached: excluded by /\\/health$/',
+    );
     expect(log.mock.calls.flat().join(' ')).not.toContain(TestBed.inject(JotAuth).token()!);
     log.mockRestore();
   });

@@ -34,10 +34,13 @@ export function withJotDebug(): JotFeature<JotFeatureKind.Debug> {
                   'no-token': () => 'not attached: no token yet',
                   expired: () => 'not attached: the token expired and cannot be refreshed',
                   excluded: () => {
-                    const hit = config.excludedUrls.find((e) => (typeof e === 'string' ? req.url.startsWith(e) : e.test(req.url)));
+                    const hit = config.excludedUrls.find((e) =>
+                      typeof e === 'string' ? req.url.startsWith(e) : e.test(req.url),
+                    );
                     return `not attached: excluded by ${String(hit ?? 'excludedUrls')}`;
                   },
                   origin: () =>
+                    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- location is null for a document that is not fully active (HTML spec), though typed `Location`.
                     `not attached: origin ${originOf(req.url, doc?.location?.href) ?? '(unparsable URL)'} not in allowedOrigins ` +
                     `[${[...config.origins, ...config.originPatterns.map(String)].join(', ')}]`,
                 };

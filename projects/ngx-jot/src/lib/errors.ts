@@ -12,6 +12,7 @@ export type JotErrorCode = 'invalid-token-response' | 'refresh-failed' | 'no-ref
  * ```
  */
 export class JotError extends Error {
+  /** Always `'JotError'`. */
   override readonly name = 'JotError';
 
   constructor(

@@ -61,7 +61,15 @@ function routes(lazy: { component: jest.Mock; children: jest.Mock }): Routes {
     { path: 'area', canActivateChild: [jotGuard], children: [{ path: 'page', component: ProtectedPage }] },
     { path: 'claims', canActivate: [loopBreaker, jotClaimsGuard(isAdmin)], component: ProtectedPage },
     { path: 'claims-match', canMatch: [jotClaimsGuard(isAdmin)], component: ProtectedPage },
-    { path: 'throws', canActivate: [jotClaimsGuard(() => { throw new Error('boom'); })], component: ProtectedPage },
+    {
+      path: 'throws',
+      canActivate: [
+        jotClaimsGuard(() => {
+          throw new Error('boom');
+        }),
+      ],
+      component: ProtectedPage,
+    },
     { path: '', component: HomePage },
   ];
 }
@@ -76,19 +84,39 @@ const settle = () => TestBed.inject(ApplicationRef).whenStable();
 describe('guards', () => {
   let lazy: { component: jest.Mock; children: jest.Mock };
 
-  function setUp(options: { config?: Partial<JotConfig>; features?: JotFeature[]; token?: string | null; refreshToken?: string; extra?: unknown[] } = {}) {
-    lazy = { component: jest.fn(async () => ProtectedPage), children: jest.fn(async () => [{ path: '', component: ProtectedPage }]) };
+  function setUp(
+    options: {
+      config?: Partial<JotConfig>;
+      features?: JotFeature[];
+      token?: string | null;
+      refreshToken?: string;
+      extra?: unknown[];
+    } = {},
+  ) {
+    lazy = {
+      component: jest.fn(async () => ProtectedPage),
+      children: jest.fn(async () => [{ path: '', component: ProtectedPage }]),
+    };
     TestBed.configureTestingModule({
       providers: [
         provideRouter(routes(lazy)),
         provideHttpClient(withInterceptors([jotInterceptor])),
         provideHttpClientTesting(),
-        provideJot({ loginUrl: '/authenticate', ...options.config }, withStorage('memory'), ...(options.features ?? [])),
+        provideJot(
+          { loginUrl: '/authenticate', ...options.config },
+          withStorage('memory'),
+          ...(options.features ?? []),
+        ),
         ...((options.extra ?? []) as never[]),
       ],
     });
-    if (options.token) TestBed.inject(JotAuth).setTokens({ accessToken: options.token, refreshToken: options.refreshToken });
-    return { auth: TestBed.inject(JotAuth), router: TestBed.inject(Router), http: TestBed.inject(HttpTestingController) };
+    if (options.token)
+      TestBed.inject(JotAuth).setTokens({ accessToken: options.token, refreshToken: options.refreshToken });
+    return {
+      auth: TestBed.inject(JotAuth),
+      router: TestBed.inject(Router),
+      http: TestBed.inject(HttpTestingController),
+    };
   }
 
   beforeEach(() => {
@@ -158,7 +186,9 @@ describe('guards', () => {
       );
       expect(result).toBeInstanceOf(RedirectCommand);
       expect((result as RedirectCommand).navigationBehaviorOptions).toEqual({ replaceUrl: true });
-      expect(TestBed.inject(Router).serializeUrl((result as RedirectCommand).redirectTo)).toBe('/login?returnUrl=%2Fadmin%3Fx%3D1');
+      expect(TestBed.inject(Router).serializeUrl((result as RedirectCommand).redirectTo)).toBe(
+        '/login?returnUrl=%2Fadmin%3Fx%3D1',
+      );
 
       const harness = await RouterTestingHarness.create('/');
       const location = TestBed.inject(Location) as SpyLocation;
@@ -211,7 +241,10 @@ describe('guards', () => {
 
   describe('jotClaimsGuard', () => {
     it('sends a logged-in user who fails the check to forbiddenRoute without a returnUrl', async () => {
-      const { router } = setUp({ config: { forbiddenRoute: '/forbidden' }, token: fakeJwt({ sub: 'bob', roles: ['user'] }) });
+      const { router } = setUp({
+        config: { forbiddenRoute: '/forbidden' },
+        token: fakeJwt({ sub: 'bob', roles: ['user'] }),
+      });
       const harness = await RouterTestingHarness.create('/claims?x=1');
       expect(router.url).toBe('/forbidden');
       expect(text(harness)).toBe('forbidden page');
@@ -330,13 +363,21 @@ describe('guards', () => {
 describe('checkLoginRoute (dev mode)', () => {
   const configure = (routes: Routes) =>
     TestBed.configureTestingModule({
-      providers: [provideRouter(routes), provideHttpClient(), provideHttpClientTesting(), provideJot({ loginUrl: '/authenticate' })],
+      providers: [
+        provideRouter(routes),
+        provideHttpClient(),
+        provideHttpClientTesting(),
+        provideJot({ loginUrl: '/authenticate' }),
+      ],
     });
 
   it.each<[string, Routes]>([
     ['jotGuard', [{ path: 'login', canActivate: [jotGuard], component: LoginPage }]],
     ['a claims guard as canMatch', [{ path: 'login', canMatch: [jotClaimsGuard(() => true)], component: LoginPage }]],
-    ['a parent canActivateChild', [{ path: '', canActivateChild: [jotGuard], children: [{ path: 'login', component: LoginPage }] }]],
+    [
+      'a parent canActivateChild',
+      [{ path: '', canActivateChild: [jotGuard], children: [{ path: 'login', component: LoginPage }] }],
+    ],
   ])('refuses to start when loginRoute is protected by %s', (_what, routes) => {
     configure(routes);
     expect(() => TestBed.inject(Router)).toThrow(/ngx-jot: loginRoute '\/login' is protected by jotGuard/);
@@ -372,7 +413,10 @@ describe('safeReturnUrl', () => {
     expect(safeReturnUrl(url as string | null)).toBe('/');
   });
 
-  it.each(['/', '/admin?x=1#y', '/a/b;m=1?returnUrl=%2F%2Fevil.com', '/%2F%2Fevil.com'])('keeps the app path %j', (url) => {
-    expect(safeReturnUrl(url)).toBe(url);
-  });
+  it.each(['/', '/admin?x=1#y', '/a/b;m=1?returnUrl=%2F%2Fevil.com', '/%2F%2Fevil.com'])(
+    'keeps the app path %j',
+    (url) => {
+      expect(safeReturnUrl(url)).toBe(url);
+    },
+  );
 });

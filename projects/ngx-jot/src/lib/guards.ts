@@ -15,6 +15,7 @@ import {
   Router,
   type RouterStateSnapshot,
   type UrlSegment,
+  type UrlSegmentGroup,
   UrlTree,
 } from '@angular/router';
 import type { JwtPayload } from 'jwt-decode';
@@ -25,7 +26,11 @@ import { JotAuth, type JotInternals } from './jot-auth';
 import type { JotSession } from './token';
 import { JOT_CONFIG } from './tokens';
 
-/** A guard that serves as `canActivate`, `canActivateChild` and `canMatch` alike. */
+/**
+ * A guard that serves as `canActivate`, `canActivateChild` and `canMatch` alike.
+ *
+ * @inline
+ */
 type JotGuardFn = CanActivateFn & CanActivateChildFn & CanMatchFn;
 
 /** Marks the protecting guards, so JotAuth can tell whether the page shown is protected. */
@@ -57,9 +62,14 @@ export const jotGuard: JotGuardFn = protecting(null);
  * { path: 'admin', canMatch: [jotClaimsGuard<MyClaims>((c) => c.roles?.includes('admin') ?? false)], ... }
  * ```
  */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- public API: callers write jotClaimsGuard<MyClaims>(...) to type the predicate.
 export function jotClaimsGuard<TClaims = JwtPayload>(predicate: (claims: TClaims) => boolean): JotGuardFn {
   if (typeof predicate !== 'function') {
-    throw configError(ngDevMode ? `jotClaimsGuard() takes a predicate, e.g. jotClaimsGuard((claims) => claims.roles?.includes('admin')).` : '');
+    throw configError(
+      ngDevMode
+        ? `jotClaimsGuard() takes a predicate, e.g. jotClaimsGuard((claims) => claims.roles?.includes('admin')).`
+        : '',
+    );
   }
   return protecting(predicate as (claims: JwtPayload) => boolean);
 }
@@ -106,6 +116,7 @@ export function safeReturnUrl(url: string | null | undefined): string {
   // "//host" and "/\host" are network-path references: the browser goes to another host.
   if (second === 47 || second === 92 /* \ */) return '/';
   // Browsers drop tabs and newlines inside URLs ("/\t/evil.com" is "//evil.com"): reject them all.
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point of this check.
   if (/[\s\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]/.test(url)) return '/';
   try {
     if (new URL(url, 'http://x').origin !== 'http://x') return '/';
@@ -125,9 +136,11 @@ export function checkLoginRoute(): void {
   const segments = loginRoute.split(/[?#;]/, 1)[0].split('/').filter(Boolean);
   if (guardsPath(routes, segments, false) === true) {
     throw configError(
-      ngDevMode ? `loginRoute '${loginRoute}' is protected by jotGuard or jotClaimsGuard, so a logged-out user sent there ` +
-        `would be sent there again, forever. Remove that guard from the login route (and from its parents), ` +
-        `use jotGuestGuard there instead, or set loginRoute to an unprotected path.` : '',
+      ngDevMode
+        ? `loginRoute '${loginRoute}' is protected by jotGuard or jotClaimsGuard, so a logged-out user sent there ` +
+            `would be sent there again, forever. Remove that guard from the login route (and from its parents), ` +
+            `use jotGuestGuard there instead, or set loginRoute to an unprotected path.`
+        : '',
     );
   }
 }
@@ -166,7 +179,10 @@ function setUp(jot: JotInternals): JotInternals {
  * Decides from the local session, synchronously when it can: only a stale token that can be
  * refreshed waits, for the one refresh in flight; a refresh that fails means no session.
  */
-function whenJudged(auth: JotAuth<unknown>, decide: (session: JotSession | null) => GuardResult): MaybeAsync<GuardResult> {
+function whenJudged(
+  auth: JotAuth<unknown>,
+  decide: (session: JotSession | null) => GuardResult,
+): MaybeAsync<GuardResult> {
   const jot = auth.ɵ;
   // An async store is still being read (normally done by the app initializer already).
   if (jot.restoring) return from(jot.restoring).pipe(switchMap(() => toObservable(judge(auth, decide))));
@@ -190,17 +206,20 @@ function judge(auth: JotAuth<unknown>, decide: (session: JotSession | null) => G
 }
 
 function toObservable(result: MaybeAsync<GuardResult>): Observable<GuardResult> {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a guard written in JavaScript may return null; `in` would throw on it.
   return typeof result === 'object' && result !== null && ('subscribe' in result || 'then' in result)
-    ? from(result as Observable<GuardResult> | Promise<GuardResult>)
-    : of(result as GuardResult);
+    ? from(result)
+    : of(result);
 }
 
 function passes(jot: JotInternals, predicate: (claims: JwtPayload) => boolean, session: JotSession): boolean {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare -- only a real `true` lets through; a truthy non-boolean from an untyped predicate denies.
     return predicate(session.claims) === true;
   } catch (e) {
     // A predicate that throws (a claim of an unexpected shape) denies rather than lets through.
-    if (typeof ngDevMode === 'undefined' || ngDevMode) warnOnce(jot.warned, `a jotClaimsGuard predicate threw (${String(e)}); access was denied.`);
+    if (typeof ngDevMode === 'undefined' || ngDevMode)
+      warnOnce(jot.warned, `a jotClaimsGuard predicate threw (${String(e)}); access was denied.`);
     return false;
   }
 }
@@ -221,12 +240,17 @@ function loginTree(router: Router, jot: JotInternals, returnUrl: string): UrlTre
 }
 
 function samePath(a: UrlTree, b: UrlTree): boolean {
-  const path = (t: UrlTree) => t.root.children['primary']?.segments.map((s) => s.path).join('/') ?? '';
+  const path = (t: UrlTree) => {
+    // Typed as always there, but '/' has no primary child.
+    const primary = t.root.children['primary'] as UrlSegmentGroup | undefined;
+    return primary?.segments.map((s) => s.path).join('/') ?? '';
+  };
   return path(a) === path(b);
 }
 
 const isProtecting = (guards: unknown): boolean =>
-  Array.isArray(guards) && guards.some((g) => typeof g === 'function' && (g as unknown as Record<symbol, unknown>)[PROTECTS] === true);
+  Array.isArray(guards) &&
+  guards.some((g) => typeof g === 'function' && (g as unknown as Record<symbol, unknown>)[PROTECTS] === true);
 
 /** Does the route tree shown use `jotGuard` or a `jotClaimsGuard`? (The `isGuarded` hook of JotAuth.) */
 function showsProtectedRoute(router: Router): boolean {

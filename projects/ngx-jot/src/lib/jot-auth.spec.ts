@@ -207,7 +207,11 @@ describe('JotAuth start-up and storage', () => {
     const parent = TestBed.inject(EnvironmentInjector);
     const app = () =>
       createEnvironmentInjector(
-        [provideHttpClient(withInterceptors([jotInterceptor])), provideHttpClientTesting(), provideJot({ loginUrl: '/a' }, withStorage('memory'))],
+        [
+          provideHttpClient(withInterceptors([jotInterceptor])),
+          provideHttpClientTesting(),
+          provideJot({ loginUrl: '/a' }, withStorage('memory')),
+        ],
         parent,
       );
     const one = app();
@@ -225,7 +229,9 @@ describe('JotAuth start-up and storage', () => {
   it('refuses a second provideJot() in one injector tree, saying so', () => {
     TestBed.configureTestingModule({ providers: [provideJot({ loginUrl: '/a' })] });
     const parent = TestBed.inject(EnvironmentInjector);
-    expect(() => createEnvironmentInjector([provideJot({ loginUrl: '/b' })], parent)).toThrow(/provideJot\(\) was called twice/);
+    expect(() => createEnvironmentInjector([provideJot({ loginUrl: '/b' })], parent)).toThrow(
+      /provideJot\(\) was called twice/,
+    );
   });
 });
 

@@ -35,11 +35,32 @@ import {
 
 /** What `JotAuth.events` emits. */
 export type JotEvent =
-  | { readonly type: 'login'; readonly source: 'user' | 'set-tokens' | 'other-tab' }
-  | { readonly type: 'logout'; readonly reason: JotLogoutReason }
-  | { readonly type: 'refresh-start' }
-  | { readonly type: 'refresh-success' }
-  | { readonly type: 'refresh-failure'; readonly error: unknown };
+  | {
+      /** A session began. */
+      readonly type: 'login';
+      /** Who began it: `login()`, `setTokens()` or another tab. */
+      readonly source: 'user' | 'set-tokens' | 'other-tab';
+    }
+  | {
+      /** The session ended. */
+      readonly type: 'logout';
+      /** Why it ended. */
+      readonly reason: JotLogoutReason;
+    }
+  | {
+      /** A refresh call started. */
+      readonly type: 'refresh-start';
+    }
+  | {
+      /** A refresh brought a new token. */
+      readonly type: 'refresh-success';
+    }
+  | {
+      /** A refresh failed. */
+      readonly type: 'refresh-failure';
+      /** What it failed with: a `JotError` with code `'refresh-failed'`. */
+      readonly error: unknown;
+    };
 
 /** Options of `JotAuth.login()`. */
 export interface JotLoginOptions {
@@ -116,7 +137,6 @@ export class JotAuth<TClaims = JwtPayload> {
   readonly ɵ: JotInternals;
 
   constructor() {
-    const self = this;
     const refresherFactory = inject(JOT_REFRESHER, { optional: true });
     const crossTabFactory = inject(JOT_CROSS_TAB, { optional: true });
     const internals: JotInternals = {
@@ -133,8 +153,8 @@ export class JotAuth<TClaims = JwtPayload> {
       adopt: (tokens, how) => this.adopt(tokens, how),
       end: (reason, opts) => this.end(reason, opts?.broadcast ?? true),
       emit: (event) => this.eventSubject.next(event),
-      canRefresh(s) {
-        const r = self.ɵ.refresher;
+      canRefresh: (s) => {
+        const r = this.ɵ.refresher;
         return !!r && (s.refreshToken !== null || r.withCredentials);
       },
       check: () => this.onDue(),
@@ -185,10 +205,12 @@ export class JotAuth<TClaims = JwtPayload> {
         if (!result || 'problem' in result) {
           throw new JotError(
             'invalid-token-response',
-            ngDevMode ? `the login response from ${this.config.loginUrl} holds no usable token` +
-              (result ? ` (${result.problem})` : '') +
-              `. Expected { access_token, refresh_token }, { accessToken, refreshToken } or { token }; ` +
-              `map other shapes with the readTokens option of provideJot().` : '',
+            ngDevMode
+              ? `the login response from ${this.config.loginUrl} holds no usable token` +
+                  (result ? ` (${result.problem})` : '') +
+                  `. Expected { access_token, refresh_token }, { accessToken, refreshToken } or { token }; ` +
+                  `map other shapes with the readTokens option of provideJot().`
+              : '',
           );
         }
         this.set(result, true);
@@ -209,7 +231,10 @@ export class JotAuth<TClaims = JwtPayload> {
       const r = this.ɵ.refresher;
       const body = { refresh_token: session.refreshToken };
       this.http
-        .post(url, body, { context: new HttpContext().set(JOT_SKIP, true), withCredentials: r?.withCredentials || undefined })
+        .post(url, body, {
+          context: new HttpContext().set(JOT_SKIP, true),
+          withCredentials: r?.withCredentials || undefined,
+        })
         .subscribe({ error: () => undefined });
     }
     this.end(options.reason ?? 'user', true, !!options.redirect);
@@ -219,7 +244,11 @@ export class JotAuth<TClaims = JwtPayload> {
   refresh(): Observable<string> {
     const r = this.ɵ.refresher;
     if (!r) {
-      return throwError(() => configError(ngDevMode ? `refresh() needs the refresh feature: add withRefresh({ url: '/refresh' }) to provideJot().` : ''));
+      return throwError(() =>
+        configError(
+          ngDevMode ? `refresh() needs the refresh feature: add withRefresh({ url: '/refresh' }) to provideJot().` : '',
+        ),
+      );
     }
     return r.refresh().pipe(map((s) => s.accessToken));
   }
@@ -232,7 +261,8 @@ export class JotAuth<TClaims = JwtPayload> {
     }
     const result = toSession(tokens, this.timing(), { fresh: false });
     if ('problem' in result) {
-      if (typeof ngDevMode === 'undefined' || ngDevMode) warnOnce(this.ɵ.warned, `setTokens() got a malformed token (${result.problem}); the session is ended instead.`);
+      if (typeof ngDevMode === 'undefined' || ngDevMode)
+        warnOnce(this.ɵ.warned, `setTokens() got a malformed token (${result.problem}); the session is ended instead.`);
       this.end('user', true);
       return;
     }
@@ -244,13 +274,17 @@ export class JotAuth<TClaims = JwtPayload> {
 
   private requireHttp(what: string): HttpClient {
     if (!this.http) {
-      throw configError(ngDevMode ? `${what} needs HttpClient: add provideHttpClient(withInterceptors([jotInterceptor])) to your providers.` : '');
+      throw configError(
+        ngDevMode
+          ? `${what} needs HttpClient: add provideHttpClient(withInterceptors([jotInterceptor])) to your providers.`
+          : '',
+      );
     }
     return this.http;
   }
 
   private timing() {
-    return { leewayMs: this.config.leewayMs, refreshBeforeMs: this.ɵ?.refresher?.refreshBeforeMs ?? 30_000 };
+    return { leewayMs: this.config.leewayMs, refreshBeforeMs: this.ɵ.refresher?.refreshBeforeMs ?? 30_000 };
   }
 
   private recordOf(s: JotSession | null): JotRecord | null {
@@ -280,7 +314,8 @@ export class JotAuth<TClaims = JwtPayload> {
       remember: how.remember ?? prev?.remember,
     });
     if ('problem' in result) return result.problem;
-    if (how.from === 'other-tab' && tokens.version !== undefined) this.version = Math.max(this.version, tokens.version - 1);
+    if (how.from === 'other-tab' && tokens.version !== undefined)
+      this.version = Math.max(this.version, tokens.version - 1);
     this.set(result, how.from !== 'other-tab');
     if (how.from === 'other-tab' && !prev) this.eventSubject.next({ type: 'login', source: 'other-tab' });
     return result;
@@ -313,7 +348,8 @@ export class JotAuth<TClaims = JwtPayload> {
       if (!record) return;
       const result = toSession(record, this.timing(), { fresh: false, skew: record.skew, remember });
       if ('problem' in result) {
-        if (typeof ngDevMode === 'undefined' || ngDevMode) warnOnce(this.ɵ.warned, `the stored token is malformed (${result.problem}); starting logged out.`);
+        if (typeof ngDevMode === 'undefined' || ngDevMode)
+          warnOnce(this.ɵ.warned, `the stored token is malformed (${result.problem}); starting logged out.`);
         this.storage.write(null);
         return;
       }

@@ -18,7 +18,10 @@ function setup(config: Partial<JotConfig> = {}) {
     providers: [
       provideHttpClient(withInterceptors([jotInterceptor])),
       provideHttpClientTesting(),
-      provideJot({ loginUrl: '/authenticate', allowedOrigins: [...ALLOWED, PATTERN], ...config }, withStorage('memory')),
+      provideJot(
+        { loginUrl: '/authenticate', allowedOrigins: [...ALLOWED, PATTERN], ...config },
+        withStorage('memory'),
+      ),
     ],
   });
   const auth = TestBed.inject(JotAuth);
@@ -44,14 +47,28 @@ describe('jotInterceptor: where the token goes', () => {
 
   it('sends the token to relative and same-origin URLs', () => {
     const { token } = setup();
-    for (const url of ['/api/x', 'api/x', './x', '../x', '/', '?q=1', 'http://localhost/api', '/a?b=https://evil.com']) {
+    for (const url of [
+      '/api/x',
+      'api/x',
+      './x',
+      '../x',
+      '/',
+      '?q=1',
+      'http://localhost/api',
+      '/a?b=https://evil.com',
+    ]) {
       expect(sentHeader(url)).toBe(`Bearer ${token}`);
     }
   });
 
   it('sends the token to allowed origins, exact or by RegExp', () => {
     const { token } = setup();
-    for (const url of ['https://api.example.com/v1/me', 'https://API.example.com:443/x', 'http://localhost:3000/x', 'https://eu.cdn.example.org/a']) {
+    for (const url of [
+      'https://api.example.com/v1/me',
+      'https://API.example.com:443/x',
+      'http://localhost:3000/x',
+      'https://eu.cdn.example.org/a',
+    ]) {
       expect(sentHeader(url)).toBe(`Bearer ${token}`);
     }
   });
@@ -88,18 +105,43 @@ describe('jotInterceptor: where the token goes', () => {
       }
     };
     const host = fc.oneof(
-      fc.constantFrom('api.example.com', 'localhost', 'evil.com', 'api.example.com.evil.com', 'eu.cdn.example.org', 'x.cdn.example.org.evil.com'),
+      fc.constantFrom(
+        'api.example.com',
+        'localhost',
+        'evil.com',
+        'api.example.com.evil.com',
+        'eu.cdn.example.org',
+        'x.cdn.example.org.evil.com',
+      ),
       fc.domain(),
     );
     const url = fc.oneof(
       fc.webUrl({ withQueryParameters: true, withFragments: true }),
-      fc.tuple(
-        fc.constantFrom('http://', 'https://', '//', '/\\', '\\\\', '/', '', ' //', 'HTTPS://', 'https:/', 'https:\\\\', '/\t/'),
-        fc.option(fc.constantFrom('user@', 'api.example.com@', 'a:b@'), { nil: '' }),
-        host,
-        fc.option(fc.constantFrom(':443', ':3000', ':80', ':8443'), { nil: '' }),
-        fc.option(fc.constantFrom('/p', '/https://api.example.com', '?u=https://api.example.com', '#https://api.example.com'), { nil: '' }),
-      ).map((parts) => parts.join('')),
+      fc
+        .tuple(
+          fc.constantFrom(
+            'http://',
+            'https://',
+            '//',
+            '/\\',
+            '\\\\',
+            '/',
+            '',
+            ' //',
+            'HTTPS://',
+            'https:/',
+            'https:\\\\',
+            '/\t/',
+          ),
+          fc.option(fc.constantFrom('user@', 'api.example.com@', 'a:b@'), { nil: '' }),
+          host,
+          fc.option(fc.constantFrom(':443', ':3000', ':80', ':8443'), { nil: '' }),
+          fc.option(
+            fc.constantFrom('/p', '/https://api.example.com', '?u=https://api.example.com', '#https://api.example.com'),
+            { nil: '' },
+          ),
+        )
+        .map((parts) => parts.join('')),
     );
     fc.assert(
       fc.property(url, (u) => {

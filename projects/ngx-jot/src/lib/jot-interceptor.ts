@@ -130,11 +130,9 @@ function recover(
 
 /** A 401 is ours unless its `WWW-Authenticate` names only other schemes (e.g. `Basic`). */
 function isOurChallenge(error: HttpErrorResponse, scheme: string): boolean {
-  const challenge = error.headers?.get('WWW-Authenticate');
+  const challenge = error.headers.get('WWW-Authenticate');
   if (!challenge || !scheme) return true;
   const wanted = scheme.toLowerCase();
   // Challenges are "scheme params, scheme params"; a scheme is the first word of a part.
-  return challenge
-    .split(',')
-    .some((part) => part.trim().split(/\s/, 1)[0].toLowerCase() === wanted);
+  return challenge.split(',').some((part) => part.trim().split(/\s/, 1)[0].toLowerCase() === wanted);
 }

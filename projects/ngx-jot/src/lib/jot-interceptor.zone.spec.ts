@@ -30,7 +30,9 @@ describe('ngx-jot with zone.js', () => {
 
   it('a session with a proactive refresh timer does not keep the app from becoming stable', async () => {
     const auth = TestBed.inject(JotAuth);
-    TestBed.inject(NgZone).run(() => auth.setTokens({ accessToken: fakeJwt({}, { expiresInSeconds: 3600 }), refreshToken: 'r1' }));
+    TestBed.inject(NgZone).run(() =>
+      auth.setTokens({ accessToken: fakeJwt({}, { expiresInSeconds: 3600 }), refreshToken: 'r1' }),
+    );
     const zone = TestBed.inject(NgZone);
     expect(zone.hasPendingMacrotasks).toBe(false);
     await expect(TestBed.inject(ApplicationRef).whenStable()).resolves.toBeUndefined();
@@ -43,7 +45,8 @@ describe('ngx-jot with zone.js', () => {
     auth.setTokens({ accessToken: fakeJwt({}, { expiresInSeconds: 120 }), refreshToken: 'r1' });
     const answers: string[] = [];
     for (const id of ['a', 'b', 'c']) http.get(`/api/${id}`).subscribe((v) => answers.push(v as string));
-    for (const r of ctrl.match((r) => r.url.startsWith('/api/'))) r.flush(null, { status: 401, statusText: 'Unauthorized' });
+    for (const r of ctrl.match((r) => r.url.startsWith('/api/')))
+      r.flush(null, { status: 401, statusText: 'Unauthorized' });
     const fresh = fakeJwt({ n: 2 }, { expiresInSeconds: 120 });
     ctrl.expectOne('/refresh').flush({ access_token: fresh, refresh_token: 'r2' });
     for (const r of ctrl.match((r) => r.url.startsWith('/api/'))) {
@@ -55,7 +58,9 @@ describe('ngx-jot with zone.js', () => {
     tick(89_000);
     ctrl.expectNone('/refresh');
     tick(2_000);
-    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ n: 3 }, { expiresInSeconds: 120 }), refresh_token: 'r3' });
+    ctrl
+      .expectOne('/refresh')
+      .flush({ access_token: fakeJwt({ n: 3 }, { expiresInSeconds: 120 }), refresh_token: 'r3' });
     auth.logout();
   }));
 });

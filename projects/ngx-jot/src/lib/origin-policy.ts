@@ -6,8 +6,16 @@ const CACHE_LIMIT = 512;
 /** `a-z A-Z 0-9 - . _ ~ ? # %`: after a leading `/`, these make a path-absolute URL. */
 function isPathStart(code: number): boolean {
   return (
-    (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) ||
-    code === 45 || code === 46 || code === 95 || code === 126 || code === 63 || code === 35 || code === 37
+    (code >= 48 && code <= 57) ||
+    (code >= 65 && code <= 90) ||
+    (code >= 97 && code <= 122) ||
+    code === 45 ||
+    code === 46 ||
+    code === 95 ||
+    code === 126 ||
+    code === 63 ||
+    code === 35 ||
+    code === 37
   );
 }
 
@@ -32,8 +40,10 @@ export class OriginPolicy {
     } catch {
       // Domino, the server DOM of @angular/platform-server, throws on baseURI (NotYetImplemented).
     }
-    this.base = base || doc?.location?.href || 'http://localhost/';
-    this.self = originOf(doc?.location?.href ?? this.base) ?? 'null';
+    // Null for a document that is not fully active (HTML spec), though typed `Location`.
+    const location: Location | null | undefined = doc?.location;
+    this.base = base || location?.href || 'http://localhost/';
+    this.self = originOf(location?.href ?? this.base) ?? 'null';
     this.fastPath = originOf(this.base) === this.self;
   }
 

@@ -20,9 +20,13 @@ import { JOT_CONFIG, JOT_REFRESHER, JOT_STORAGE } from './tokens';
 
 /** The kinds of `provideJot()` features. */
 export enum JotFeatureKind {
+  /** `withRefresh()`. */
   Refresh,
+  /** `withStorage()`. */
   Storage,
+  /** `withCrossTabSync()`. */
   CrossTabSync,
+  /** `withJotDebug()`. */
   Debug,
 }
 
@@ -34,7 +38,11 @@ export interface JotFeature<K extends JotFeatureKind = JotFeatureKind> {
   ɵstorage?: JotStorageKind | 'custom';
 }
 
-function makeJotFeature<K extends JotFeatureKind>(kind: K, providers: Provider[], storage?: JotStorageKind | 'custom'): JotFeature<K> {
+function makeJotFeature<K extends JotFeatureKind>(
+  kind: K,
+  providers: Provider[],
+  storage?: JotStorageKind | 'custom',
+): JotFeature<K> {
   return { ɵkind: kind, ɵproviders: providers, ɵstorage: storage };
 }
 
@@ -57,20 +65,31 @@ const JOT_PROVIDED = new InjectionToken<true>(ngDevMode ? 'JOT_PROVIDED' : '');
  */
 export function provideJot(config: JotConfig, ...features: JotFeature[]): EnvironmentProviders {
   const resolved = resolveConfig(config);
+  // A feature not called (`withRefresh` for `withRefresh()`) or a conditional `undefined`: runtime check for JavaScript callers and `any`; the type cannot promise it.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above.
   const kinds = features.map((f) => f?.ɵkind);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above.
   if (kinds.some((k) => k === undefined)) {
-    throw configError(ngDevMode ? `provideJot() features must be made by withRefresh(), withStorage(), withCrossTabSync() or withJotDebug().` : '');
+    throw configError(
+      ngDevMode
+        ? `provideJot() features must be made by withRefresh(), withStorage(), withCrossTabSync() or withJotDebug().`
+        : '',
+    );
   }
   for (const kind of [JotFeatureKind.Refresh, JotFeatureKind.Storage, JotFeatureKind.CrossTabSync]) {
     if (kinds.filter((k) => k === kind).length > 1) {
-      throw configError(ngDevMode ? `provideJot() got the same feature twice (${JotFeatureKind[kind]}); pass each withX() once.` : '');
+      throw configError(
+        ngDevMode ? `provideJot() got the same feature twice (${JotFeatureKind[kind]}); pass each withX() once.` : '',
+      );
     }
   }
   const storage = features.find((f) => f.ɵkind === JotFeatureKind.Storage)?.ɵstorage ?? 'session';
   if (storage === 'memory' && kinds.includes(JotFeatureKind.CrossTabSync)) {
     throw configError(
-      ngDevMode ? `withStorage('memory') cannot be combined with withCrossTabSync(): memory is private to one tab. ` +
-        `Use withStorage('session') or withStorage('local'), or drop withCrossTabSync().` : '',
+      ngDevMode
+        ? `withStorage('memory') cannot be combined with withCrossTabSync(): memory is private to one tab. ` +
+            `Use withStorage('session') or withStorage('local'), or drop withCrossTabSync().`
+        : '',
     );
   }
   return makeEnvironmentProviders([
@@ -83,7 +102,11 @@ export function provideJot(config: JotConfig, ...features: JotFeature[]): Enviro
     features.map((f) => f.ɵproviders),
     provideEnvironmentInitializer(() => {
       if (inject(JOT_PROVIDED, { skipSelf: true, optional: true })) {
-        throw configError(ngDevMode ? `provideJot() was called twice in one injector tree; call it once, in the application providers.` : '');
+        throw configError(
+          ngDevMode
+            ? `provideJot() was called twice in one injector tree; call it once, in the application providers.`
+            : '',
+        );
       }
     }),
     // Restores the session (awaiting an async store) before the first navigation.
@@ -98,7 +121,8 @@ function createStorage(): JotStorage {
   const win = isPlatformBrowser(inject(PLATFORM_ID)) ? inject(DOCUMENT).defaultView : null;
   const warned = new Set<string>();
   // On the server there is no web storage: memory, silently (one store per request's injector).
-  const primary = typeof choice === 'object' ? choice : win && choice !== 'memory' ? webStore(win, choice) : memoryStore();
+  const primary =
+    typeof choice === 'object' ? choice : win && choice !== 'memory' ? webStore(win, choice) : memoryStore();
   return new JotStorage(primary, win ? () => webStore(win, 'local') : null, warned);
 }
 
@@ -112,11 +136,25 @@ function createStorage(): JotStorage {
  * ```
  */
 export function withStorage(store: JotStorageKind | JotTokenStore): JotFeature<JotFeatureKind.Storage> {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for JavaScript callers and `any`; the type cannot promise it.
   const custom = typeof store === 'object' && store !== null;
-  if (custom ? typeof store.get !== 'function' || typeof store.set !== 'function' : !['session', 'local', 'memory'].includes(store as string)) {
-    throw configError(ngDevMode ? `withStorage() takes 'session', 'local', 'memory' or an object with get() and set(tokens); got ${String(store)}.` : '');
+  if (
+    custom
+      ? typeof store.get !== 'function' || typeof store.set !== 'function'
+      : !['session', 'local', 'memory'].includes(store)
+  ) {
+    throw configError(
+      ngDevMode
+        ? // eslint-disable-next-line @typescript-eslint/no-base-to-string -- whatever a JavaScript caller passed; String() never throws on it.
+          `withStorage() takes 'session', 'local', 'memory' or an object with get() and set(tokens); got ${String(store)}.`
+        : '',
+    );
   }
-  return makeJotFeature(JotFeatureKind.Storage, [{ provide: JOT_STORE_CHOICE, useValue: store }], custom ? 'custom' : (store as JotStorageKind));
+  return makeJotFeature(
+    JotFeatureKind.Storage,
+    [{ provide: JOT_STORE_CHOICE, useValue: store }],
+    custom ? 'custom' : store,
+  );
 }
 
 /**
@@ -129,14 +167,22 @@ export function withStorage(store: JotStorageKind | JotTokenStore): JotFeature<J
  * ```
  */
 export function withRefresh(options: JotRefreshOptions): JotFeature<JotFeatureKind.Refresh> {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for JavaScript callers and `any`; the type cannot promise it.
   if (!options || typeof options.url !== 'string' || options.url.trim() === '') {
-    throw configError(ngDevMode ? `withRefresh() needs the refresh endpoint, e.g. withRefresh({ url: '/refresh' }).` : '');
+    throw configError(
+      ngDevMode ? `withRefresh() needs the refresh endpoint, e.g. withRefresh({ url: '/refresh' }).` : '',
+    );
   }
   const before = options.refreshBeforeExpirySeconds;
   if (before !== undefined && (typeof before !== 'number' || !(before >= 0) || !Number.isFinite(before))) {
-    throw configError(ngDevMode ? `refreshBeforeExpirySeconds must be a finite number >= 0; got ${String(before)}.` : '');
+    throw configError(
+      ngDevMode ? `refreshBeforeExpirySeconds must be a finite number >= 0; got ${String(before)}.` : '',
+    );
   }
   return makeJotFeature(JotFeatureKind.Refresh, [
-    { provide: JOT_REFRESHER, useValue: (host: Parameters<typeof createRefresher>[0]) => createRefresher(host, options) },
+    {
+      provide: JOT_REFRESHER,
+      useValue: (host: Parameters<typeof createRefresher>[0]) => createRefresher(host, options),
+    },
   ]);
 }

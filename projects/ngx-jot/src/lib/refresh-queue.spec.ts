@@ -47,37 +47,39 @@ function setup(options: Partial<JotRefreshOptions> = {}, config: Partial<JotConf
 
 const bearer = (req: TestRequest) => req.request.headers.get('Authorization');
 const refreshes = (ctrl: HttpTestingController) => ctrl.match('/refresh');
-const pending = (ctrl: HttpTestingController, url: string) => ctrl.match((r) => r.url === url);
 
 describe('401 handling: one refresh, a queue, one replay', () => {
   afterEach(() => TestBed.inject(HttpTestingController).verify());
 
-  it.each([1, 10, 1000])('%i concurrent 401s cause exactly one refresh; each is replayed once and gets its own answer', (n) => {
-    const { http, ctrl, old, events } = setup();
-    const answers: unknown[] = [];
-    for (let i = 0; i < n; i++) http.get(`/api/item/${i}`).subscribe((body) => answers.push(body));
-    const first = ctrl.match((r) => r.url.startsWith('/api/item/'));
-    expect(first).toHaveLength(n);
-    expect(first.every((r) => bearer(r) === `Bearer ${old}`)).toBe(true);
-    for (const r of first) r.flush(null, UNAUTHORIZED);
+  it.each([1, 10, 1000])(
+    '%i concurrent 401s cause exactly one refresh; each is replayed once and gets its own answer',
+    (n) => {
+      const { http, ctrl, old, events } = setup();
+      const answers: unknown[] = [];
+      for (let i = 0; i < n; i++) http.get(`/api/item/${i}`).subscribe((body) => answers.push(body));
+      const first = ctrl.match((r) => r.url.startsWith('/api/item/'));
+      expect(first).toHaveLength(n);
+      expect(first.every((r) => bearer(r) === `Bearer ${old}`)).toBe(true);
+      for (const r of first) r.flush(null, UNAUTHORIZED);
 
-    const [refresh, ...more] = refreshes(ctrl);
-    expect(more).toHaveLength(0);
-    expect(refresh.request.method).toBe('POST');
-    expect(refresh.request.body).toEqual({ refresh_token: 'r1' });
-    expect(refresh.request.headers.has('Authorization')).toBe(false);
-    const fresh = fakeJwt({ sub: 'a', gen: 2 });
-    refresh.flush({ access_token: fresh, refresh_token: 'r2' });
+      const [refresh, ...more] = refreshes(ctrl);
+      expect(more).toHaveLength(0);
+      expect(refresh.request.method).toBe('POST');
+      expect(refresh.request.body).toEqual({ refresh_token: 'r1' });
+      expect(refresh.request.headers.has('Authorization')).toBe(false);
+      const fresh = fakeJwt({ sub: 'a', gen: 2 });
+      refresh.flush({ access_token: fresh, refresh_token: 'r2' });
 
-    const replays = ctrl.match((r) => r.url.startsWith('/api/item/'));
-    expect(replays).toHaveLength(n);
-    expect(replays.every((r) => bearer(r) === `Bearer ${fresh}`)).toBe(true);
-    for (const r of replays) r.flush({ id: r.request.url });
-    expect(answers).toHaveLength(n);
-    expect(new Set(answers.map((a) => (a as { id: string }).id)).size).toBe(n);
-    expect(events.filter((e) => e.type === 'refresh-start')).toHaveLength(1);
-    expect(events.filter((e) => e.type === 'refresh-success')).toHaveLength(1);
-  });
+      const replays = ctrl.match((r) => r.url.startsWith('/api/item/'));
+      expect(replays).toHaveLength(n);
+      expect(replays.every((r) => bearer(r) === `Bearer ${fresh}`)).toBe(true);
+      for (const r of replays) r.flush({ id: r.request.url });
+      expect(answers).toHaveLength(n);
+      expect(new Set(answers.map((a) => (a as { id: string }).id)).size).toBe(n);
+      expect(events.filter((e) => e.type === 'refresh-start')).toHaveLength(1);
+      expect(events.filter((e) => e.type === 'refresh-success')).toHaveLength(1);
+    },
+  );
 
   it('holds a request started while a refresh runs, and sends it once with the new token', () => {
     const { http, ctrl, auth } = setup();
@@ -283,7 +285,11 @@ describe('401 handling: one refresh, a queue, one replay', () => {
       expect(replay.responseType).toBe(original.responseType);
       expect(replay.reportProgress).toBe(original.reportProgress);
       expect(replay.withCredentials).toBe(original.withCredentials);
-      const names = (h: HttpHeaders) => h.keys().filter((k) => k !== 'Authorization').sort();
+      const names = (h: HttpHeaders) =>
+        h
+          .keys()
+          .filter((k) => k !== 'Authorization')
+          .sort();
       expect(names(replay.headers)).toEqual(names(original.headers));
       for (const k of names(original.headers)) expect(replay.headers.getAll(k)).toEqual(original.headers.getAll(k));
       expect(replay.headers.get('Authorization')).toBe(`Bearer ${fresh}`);
@@ -303,7 +309,10 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     expect(auth.token()).not.toBeNull();
 
     http.get('/api').subscribe({ error: () => undefined });
-    ctrl.expectOne('/api').flush(null, { ...UNAUTHORIZED, headers: { 'WWW-Authenticate': 'Basic realm="x", Bearer error="invalid_token"' } });
+    ctrl.expectOne('/api').flush(null, {
+      ...UNAUTHORIZED,
+      headers: { 'WWW-Authenticate': 'Basic realm="x", Bearer error="invalid_token"' },
+    });
     const refresh = refreshes(ctrl);
     expect(refresh).toHaveLength(1);
     refresh[0].flush({ access_token: fakeJwt({}), refresh_token: 'r2' });
@@ -412,7 +421,10 @@ describe('proactive refresh and the clock', () => {
       for (const r of ctrl.match(() => true)) {
         if (r.request.url === '/refresh') {
           refreshCount++;
-          r.flush({ access_token: fakeJwt({ n: refreshCount }, { expiresInSeconds: 4 }), refresh_token: `r${refreshCount}` });
+          r.flush({
+            access_token: fakeJwt({ n: refreshCount }, { expiresInSeconds: 4 }),
+            refresh_token: `r${refreshCount}`,
+          });
         } else {
           const token = bearer(r)!.slice(7);
           const exp = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).exp * 1000;
@@ -441,7 +453,10 @@ describe('proactive refresh and the clock', () => {
     jest.advanceTimersByTime(200_000);
     ctrl.expectNone('/refresh');
     jest.advanceTimersByTime(80_000);
-    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({}, { expiresInSeconds: 300, issuedAt: new Date(serverNow + 280_000) }), refresh_token: 'r3' });
+    ctrl.expectOne('/refresh').flush({
+      access_token: fakeJwt({}, { expiresInSeconds: 300, issuedAt: new Date(serverNow + 280_000) }),
+      refresh_token: 'r3',
+    });
     ctrl.verify();
   });
 

@@ -75,6 +75,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       // runs this at once, still under it.
       const giveUp = () => fail(subject, error, mine, true);
       sync
+        // eslint-disable-next-line @typescript-eslint/require-await -- exclusive() takes a promise-returning fn; async also turns a throw into a rejection.
         .exclusive(async (shared) => {
           const held = host.record();
           if (mine === epoch && shared && held && isNewer(shared, held)) {
@@ -92,11 +93,13 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
     }
     const jotError = new JotError(
       'refresh-failed',
-      ngDevMode ? transient
-        ? `the refresh call to ${options.url} failed (${(error as HttpErrorResponse).status || 'network error'}); the session is kept and the next request tries again.`
-        : error instanceof JotError
-          ? error.message.replace(/^ngx-jot: /, '')
-          : `the refresh call to ${options.url} was rejected${error instanceof HttpErrorResponse ? ` (${error.status})` : ''}; the session has ended.` : '',
+      ngDevMode
+        ? transient
+          ? `the refresh call to ${options.url} failed (${error.status || 'network error'}); the session is kept and the next request tries again.`
+          : error instanceof JotError
+            ? error.message.replace(/^ngx-jot: /, '')
+            : `the refresh call to ${options.url} was rejected${error instanceof HttpErrorResponse ? ` (${error.status})` : ''}; the session has ended.`
+        : '',
       error,
     );
     host.emit({ type: 'refresh-failure', error: jotError });
@@ -112,11 +115,29 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
     const tokens = host.config.readTokens(response);
     const adopted = tokens ? host.adopt(tokens, { fresh: true, from: 'refresh' }) : 'it holds no token';
     if (typeof adopted === 'string') {
-      fail(subject, new JotError('refresh-failed', ngDevMode ? `the refresh response from ${options.url} is unusable (${adopted}); the session has ended. Map its shape with readTokens.` : ''), mine);
+      fail(
+        subject,
+        new JotError(
+          'refresh-failed',
+          ngDevMode
+            ? `the refresh response from ${options.url} is unusable (${adopted}); the session has ended. Map its shape with readTokens.`
+            : '',
+        ),
+        mine,
+      );
       return;
     }
     if (Date.now() >= adopted.staleAt) {
-      fail(subject, new JotError('refresh-failed', ngDevMode ? `the refresh from ${options.url} returned an already expired token; check the server's clock and token lifetime.` : ''), mine);
+      fail(
+        subject,
+        new JotError(
+          'refresh-failed',
+          ngDevMode
+            ? `the refresh from ${options.url} returned an already expired token; check the server's clock and token lifetime.`
+            : '',
+        ),
+        mine,
+      );
       return;
     }
     host.emit({ type: 'refresh-success' });
@@ -133,9 +154,17 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       if (flight) return flight;
       const session = host.session();
       if (!session?.refreshToken && !withCredentials) {
-        return throwError(() => new JotError('no-refresh-token', ngDevMode ? session
-          ? `no refresh token is held, so the session cannot be refreshed. Return a refresh_token from ${host.config.loginUrl}, or use withRefresh({ withCredentials: true }) for a cookie-held one.`
-          : `there is no session to refresh; log in first.` : ''));
+        return throwError(
+          () =>
+            new JotError(
+              'no-refresh-token',
+              ngDevMode
+                ? session
+                  ? `no refresh token is held, so the session cannot be refreshed. Return a refresh_token from ${host.config.loginUrl}, or use withRefresh({ withCredentials: true }) for a cookie-held one.`
+                  : `there is no session to refresh; log in first.`
+                : '',
+            ),
+        );
       }
       const subject = new AsyncSubject<JotSession>();
       const mine = epoch;
@@ -183,7 +212,10 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       flight = null;
       // On logout the waiters learn why; when the app is torn down they just end.
       if (quiet) subject?.complete();
-      else subject?.error(new JotError('refresh-failed', ngDevMode ? 'the session ended while the token was being refreshed.' : ''));
+      else
+        subject?.error(
+          new JotError('refresh-failed', ngDevMode ? 'the session ended while the token was being refreshed.' : ''),
+        );
     },
   };
   return refresher;

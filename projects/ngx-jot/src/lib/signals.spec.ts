@@ -11,7 +11,8 @@ import { provideJot, withStorage } from './provide-jot';
 @Component({
   selector: 'jot-whoami',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  template: `<span class="name">{{ auth.claims()?.name ?? 'nobody' }}</span>|<span class="auth">{{ auth.isAuthenticated() }}</span>`,
+  template: `<span class="name">{{ auth.claims()?.name ?? 'nobody' }}</span
+    >|<span class="auth">{{ auth.isAuthenticated() }}</span>`,
 })
 class Whoami {
   readonly auth = inject<JotAuth<{ name?: string }>>(JotAuth);

@@ -1,6 +1,13 @@
 import { provideHttpClient, withInterceptors } from '@angular/common/http';
 import { provideHttpClientTesting } from '@angular/common/http/testing';
-import { ChangeDetectionStrategy, Component, NgZone, inject, provideZoneChangeDetection, ɵNoopNgZone as NoopNgZone } from '@angular/core';
+import {
+  ChangeDetectionStrategy,
+  Component,
+  NgZone,
+  inject,
+  provideZoneChangeDetection,
+  ɵNoopNgZone as NoopNgZone,
+} from '@angular/core';
 import { TestBed } from '@angular/core/testing';
 import { fakeJwt } from 'ngx-jot/testing';
 
@@ -11,7 +18,8 @@ import { provideJot, withStorage } from './provide-jot';
 @Component({
   selector: 'jot-whoami',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  template: `<span class="name">{{ auth.claims()?.name ?? 'nobody' }}</span>|<span class="auth">{{ auth.isAuthenticated() }}</span>`,
+  template: `<span class="name">{{ auth.claims()?.name ?? 'nobody' }}</span
+    >|<span class="auth">{{ auth.isAuthenticated() }}</span>`,
 })
 class Whoami {
   readonly auth = inject<JotAuth<{ name?: string }>>(JotAuth);

@@ -12,15 +12,27 @@ import { Component, inject, provideAppInitializer, provideZonelessChangeDetectio
 import { toSignal } from '@angular/core/rxjs-interop';
 import { type BootstrapContext, bootstrapApplication } from '@angular/platform-browser';
 import { provideServerRendering, renderApplication } from '@angular/platform-server';
-import { type Event as RouterEvent, NavigationCancel, NavigationEnd, NavigationStart, Router, RouterOutlet, type Routes, provideRouter } from '@angular/router';
+import {
+  type Event as RouterEvent,
+  NavigationCancel,
+  NavigationEnd,
+  NavigationStart,
+  Router,
+  RouterOutlet,
+  type Routes,
+  provideRouter,
+} from '@angular/router';
 import { JotAuth, type JotConfig, jotGuard, jotGuestGuard, jotInterceptor, provideJot, withRefresh } from 'ngx-jot';
 import { fakeJwt } from 'ngx-jot/testing';
 import { Observable } from 'rxjs';
 
 // Jest's esbuild transform imports this CommonJS-in-ESM bundle with Node's interop (default = the
 // whole module object), so platform-server's `domino.impl` would be undefined: hand it the default.
-jest.mock('../../../../node_modules/@angular/platform-server/third_party/domino/bundled-domino.mjs', () =>
-  jest.requireActual('../../../../node_modules/@angular/platform-server/third_party/domino/bundled-domino.mjs').default,
+jest.mock(
+  '../../../../node_modules/@angular/platform-server/third_party/domino/bundled-domino.mjs',
+  () =>
+    jest.requireActual('../../../../node_modules/@angular/platform-server/third_party/domino/bundled-domino.mjs')
+      .default,
 );
 
 @Component({ selector: 'app-root', imports: [RouterOutlet], template: '<h1>shell</h1><router-outlet />' })

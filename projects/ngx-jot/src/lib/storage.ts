@@ -6,7 +6,9 @@ import { warnOnce } from './errors';
  * is restored by an app initializer before the first navigation.
  */
 export interface JotTokenStore {
+  /** Reads the stored pair, or null. */
   get(): JotTokens | null | Promise<JotTokens | null>;
+  /** Stores the pair; null clears it. */
   set(tokens: JotTokens | null): void | Promise<void>;
 }
 
@@ -82,13 +84,15 @@ export class JotStorage {
     const target = remember ? 'remember' : 'primary';
     if (record) {
       this.written.add(target);
-      this.guard(target, () => this.store(target)?.set(record), undefined);
+      // `void`: guard() already catches an async store's failure; writes are not awaited.
+      void this.guard(target, () => this.store(target)?.set(record), undefined);
       // A session lives in one store only: "remember me" moves it out of the default store.
       const other = target === 'primary' ? 'remember' : 'primary';
-      if (this.written.has(other)) this.guard(other, () => this.store(other)?.set(null), undefined);
+      if (this.written.has(other)) void this.guard(other, () => this.store(other)?.set(null), undefined);
     } else {
-      this.guard('primary', () => this.primary.set(null), undefined);
-      if (this.written.has('remember') || this.remember) this.guard('remember', () => this.remember?.set(null), undefined);
+      void this.guard('primary', () => this.primary.set(null), undefined);
+      if (this.written.has('remember') || this.remember)
+        void this.guard('remember', () => this.remember?.set(null), undefined);
       this.written.clear();
     }
   }
@@ -114,11 +118,12 @@ export class JotStorage {
   private degrade<T>(which: 'primary' | 'remember', error: unknown, fallback: T): T {
     if (!this.degraded) {
       this.degraded = true;
-      if (typeof ngDevMode === 'undefined' || ngDevMode) warnOnce(
-        this.warned,
-        `the ${which === 'primary' ? 'token' : '"remember me" (local)'} storage failed (${String(error)}); ` +
-          `keeping the session in memory for this page instead. Use withStorage('memory') or a custom JotTokenStore if storage is unavailable here.`,
-      );
+      if (typeof ngDevMode === 'undefined' || ngDevMode)
+        warnOnce(
+          this.warned,
+          `the ${which === 'primary' ? 'token' : '"remember me" (local)'} storage failed (${String(error)}); ` +
+            `keeping the session in memory for this page instead. Use withStorage('memory') or a custom JotTokenStore if storage is unavailable here.`,
+        );
     }
     const mem = memoryStore();
     if (which === 'primary') this.primary = mem;

@@ -39,7 +39,12 @@ describe('toSession', () => {
 
   it('judges an hour-long token expired leewaySeconds before exp, refreshes refreshBefore before', () => {
     const s = toSession({ accessToken: jwt({ iat: sec, exp: sec + 3600 }) }, timing, { fresh: true, now });
-    expect(s).toMatchObject({ expiresAt: now + 3_600_000, staleAt: now + 3_570_000, refreshAt: now + 3_570_000, skew: 0 });
+    expect(s).toMatchObject({
+      expiresAt: now + 3_600_000,
+      staleAt: now + 3_570_000,
+      refreshAt: now + 3_570_000,
+      skew: 0,
+    });
   });
 
   it('uses a quarter (expiry) and half (refresh) of the lifetime for short-lived tokens', () => {
@@ -64,12 +69,20 @@ describe('toSession', () => {
   });
 
   it('rejects a token whose nbf is beyond the leeway', () => {
-    expect(toSession({ accessToken: jwt({ nbf: sec + 120 }) }, timing, { fresh: true, now })).toEqual({ problem: expect.stringContaining('nbf') });
-    expect(toSession({ accessToken: jwt({ nbf: sec + 10 }) }, timing, { fresh: true, now })).not.toHaveProperty('problem');
+    expect(toSession({ accessToken: jwt({ nbf: sec + 120 }) }, timing, { fresh: true, now })).toEqual({
+      problem: expect.stringContaining('nbf'),
+    });
+    expect(toSession({ accessToken: jwt({ nbf: sec + 10 }) }, timing, { fresh: true, now })).not.toHaveProperty(
+      'problem',
+    );
   });
 
   it('keeps a refresh token only when it is a non-empty string', () => {
-    expect(toSession({ accessToken: jwt({}), refreshToken: '' }, timing, { fresh: false })).toMatchObject({ refreshToken: null });
-    expect(toSession({ accessToken: jwt({}), refreshToken: 'r1' }, timing, { fresh: false })).toMatchObject({ refreshToken: 'r1' });
+    expect(toSession({ accessToken: jwt({}), refreshToken: '' }, timing, { fresh: false })).toMatchObject({
+      refreshToken: null,
+    });
+    expect(toSession({ accessToken: jwt({}), refreshToken: 'r1' }, timing, { fresh: false })).toMatchObject({
+      refreshToken: 'r1',
+    });
   });
 });

@@ -4,8 +4,11 @@ import type { JotTokens } from './config';
 
 /** A held token pair, decoded once and judged with plain numbers (local clock, milliseconds). */
 export interface JotSession {
+  /** The JWT sent as the bearer token. */
   readonly accessToken: string;
+  /** The refresh token, or null (none issued, or it lives in an HttpOnly cookie). */
   readonly refreshToken: string | null;
+  /** The decoded payload of the access token. */
   readonly claims: JwtPayload;
   /** Local time of `exp`, or null when the token has none. */
   readonly expiresAt: number | null;
@@ -29,18 +32,20 @@ const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const;
 /** Clock differences below this are `iat`'s own rounding and latency, not a skewed clock. */
 const SKEW_THRESHOLD_MS = 5000;
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Decodes an access token, or says why it is malformed: not three base64url parts, a header or
  * payload that is not a JSON object, or a time claim that is not a number.
  */
 export function decodeToken(token: unknown): { claims: JwtPayload } | { problem: string } {
-  if (typeof token !== 'string' || token === '') return { problem: ngDevMode ? 'the token is empty or not a string' : '' };
+  if (typeof token !== 'string' || token === '')
+    return { problem: ngDevMode ? 'the token is empty or not a string' : '' };
   const parts = token.split('.');
   if (parts.length !== 3 || !parts[0] || !parts[1] || !parts.every((p) => BASE64URL.test(p))) {
-    return { problem: ngDevMode ? 'the token is not three dot-separated base64url parts (header.payload.signature)' : '' };
+    return {
+      problem: ngDevMode ? 'the token is not three dot-separated base64url parts (header.payload.signature)' : '',
+    };
   }
   let header: unknown;
   let claims: unknown;
@@ -50,14 +55,15 @@ export function decodeToken(token: unknown): { claims: JwtPayload } | { problem:
   } catch {
     return { problem: ngDevMode ? 'the token header or payload is not base64url-encoded JSON' : '' };
   }
-  if (!isObject(header) || !isObject(claims)) return { problem: ngDevMode ? 'the token header or payload is not a JSON object' : '' };
+  if (!isObject(header) || !isObject(claims))
+    return { problem: ngDevMode ? 'the token header or payload is not a JSON object' : '' };
   for (const key of TIME_CLAIMS) {
     const v = claims[key];
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) {
       return { problem: ngDevMode ? `the token claim "${key}" is not a number` : '' };
     }
   }
-  return { claims: claims as JwtPayload };
+  return { claims };
 }
 
 /**
@@ -69,7 +75,7 @@ export function toSession(
   timing: Timing,
   opts: { fresh: boolean; skew?: number; remember?: boolean; now?: number },
 ): JotSession | { problem: string } {
-  const decoded = decodeToken(tokens?.accessToken);
+  const decoded = decodeToken(tokens.accessToken);
   if ('problem' in decoded) return decoded;
   const { claims } = decoded;
   const now = opts.now ?? Date.now();
@@ -95,7 +101,8 @@ export function toSession(
     staleAt = expiresAt - Math.max(0, Math.min(timing.leewayMs, lifetime / 4));
     refreshAt = expiresAt - Math.max(0, Math.min(timing.refreshBeforeMs, lifetime / 2));
   }
-  const refreshToken = typeof tokens.refreshToken === 'string' && tokens.refreshToken !== '' ? tokens.refreshToken : null;
+  const refreshToken =
+    typeof tokens.refreshToken === 'string' && tokens.refreshToken !== '' ? tokens.refreshToken : null;
   return {
     accessToken: tokens.accessToken,
     refreshToken,

@@ -31,7 +31,9 @@ export const JOT_DEBUG = new InjectionToken<(req: HttpRequest<unknown>, verdict:
 
 /** The refresh engine, made by `withRefresh()` in JotAuth's injection context. */
 export interface JotRefresher {
+  /** The refresh call sends cookies (an HttpOnly refresh token). */
   readonly withCredentials: boolean;
+  /** How long before expiry a proactive refresh starts, in ms. */
   readonly refreshBeforeMs: number;
   /** A refresh is in flight. */
   readonly busy: boolean;
@@ -43,17 +45,26 @@ export interface JotRefresher {
 
 /** The host side JotAuth offers to its plugins. */
 export interface JotHost {
+  /** The checked configuration. */
   readonly config: ResolvedJotConfig;
+  /** The current session, or null. */
   session(): JotSession | null;
   /** Adopts a fresh pair from the server; returns the session, or a problem. */
-  adopt(tokens: JotRecord, how: { fresh: boolean; remember?: boolean; from: 'refresh' | 'other-tab' }): JotSession | string;
+  adopt(
+    tokens: JotRecord,
+    how: { fresh: boolean; remember?: boolean; from: 'refresh' | 'other-tab' },
+  ): JotSession | string;
+  /** Ends the session; `broadcast: false` when another tab already ended it. */
   end(reason: JotLogoutReason, opts?: { broadcast?: boolean }): void;
+  /** Emits on `JotAuth.events`. */
   emit(event: import('./jot-auth').JotEvent): void;
+  /** The current session as stored, or null. */
   record(): JotRecord | null;
   /** Cross-tab sync, when on (browser only). */
   sync(): JotCrossTab | null;
 }
 
+/** Makes the refresh engine for JotAuth; provided by `withRefresh()`. */
 export const JOT_REFRESHER = new InjectionToken<(host: JotHost) => JotRefresher>(ngDevMode ? 'JOT_REFRESHER' : '');
 
 /** Cross-tab sync, made by `withCrossTabSync()` in JotAuth's injection context. */
@@ -64,4 +75,5 @@ export interface JotCrossTab {
   exclusive<T>(fn: (shared: JotRecord | null) => Promise<T>): Promise<T>;
 }
 
+/** Makes the cross-tab sync for JotAuth; provided by `withCrossTabSync()`. */
 export const JOT_CROSS_TAB = new InjectionToken<(host: JotHost) => JotCrossTab>(ngDevMode ? 'JOT_CROSS_TAB' : '');

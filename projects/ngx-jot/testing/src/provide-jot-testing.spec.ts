@@ -50,7 +50,13 @@ describe('provideJotTesting', () => {
     expect((error as JotError).code).toBe('refresh-failed');
     expect(auth.isAuthenticated()).toBe(false);
     expect(ctrl.refreshCount).toBe(2);
-    expect(events.map((e) => e.type)).toEqual(['refresh-start', 'refresh-success', 'refresh-start', 'refresh-failure', 'logout']);
+    expect(events.map((e) => e.type)).toEqual([
+      'refresh-start',
+      'refresh-success',
+      'refresh-start',
+      'refresh-failure',
+      'logout',
+    ]);
   });
 
   it('expireToken() makes the token stale so the next use refreshes', () => {

@@ -73,7 +73,10 @@ export class JotTestingController {
       host.emit({ type: 'refresh-start' });
       const outcome = this.outcomes.shift() ?? { ok: true };
       if (!outcome.ok) {
-        const error = new JotError('refresh-failed', 'the refresh was rejected (JotTestingController.failNextRefresh()).');
+        const error = new JotError(
+          'refresh-failed',
+          'the refresh was rejected (JotTestingController.failNextRefresh()).',
+        );
         host.emit({ type: 'refresh-failure', error });
         host.end('refresh-failed');
         return throwError(() => error);
@@ -109,7 +112,10 @@ export function provideJotTesting(options: JotTestingOptions = {}): EnvironmentP
           refreshToken: options.refreshToken === undefined ? 'fake-refresh-token' : options.refreshToken,
         };
   return makeEnvironmentProviders([
-    provideJot({ loginUrl: '/__jot-testing/login', ...options.config }, withStorage({ get: () => record, set: () => undefined })),
+    provideJot(
+      { loginUrl: '/__jot-testing/login', ...options.config },
+      withStorage({ get: () => record, set: () => undefined }),
+    ),
     JotTestingController,
     {
       provide: ɵJOT_REFRESHER,

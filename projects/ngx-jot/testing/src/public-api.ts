@@ -1,5 +1,7 @@
-/*
+/**
  * Public API of ngx-jot/testing.
+ *
+ * @module ngx-jot/testing
  */
 export { fakeJwt } from './fake-jwt';
 export type { FakeJwtOptions } from './fake-jwt';

@@ -8,7 +8,8 @@
 type Listener = (event: unknown) => void;
 
 /** What happened to the origin's shared locks and IndexedDB, in order (for "committed before released"). */
-export type TimelineEntry = { what: 'grant' | 'release'; lock: string } | { what: 'commit'; key: string; value: unknown };
+export type TimelineEntry =
+  { what: 'grant' | 'release'; lock: string } | { what: 'commit'; key: string; value: unknown };
 
 /** Runs `fn` as a later task (a message, an IndexedDB event, a granted lock). */
 const later = (fn: () => void) => void setTimeout(fn, 0);
@@ -18,7 +19,14 @@ const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSO
 export class FakeStorage {
   private readonly items = new Map<string, string>();
 
-  constructor(private readonly onChange?: (key: string | null, oldValue: string | null, newValue: string | null, from: FakeTab | null) => void) {}
+  constructor(
+    private readonly onChange?: (
+      key: string | null,
+      oldValue: string | null,
+      newValue: string | null,
+      from: FakeTab | null,
+    ) => void,
+  ) {}
 
   get length(): number {
     return this.items.size;
@@ -58,7 +66,9 @@ export class FakeLockManager {
   constructor(private readonly timeline: TimelineEntry[] = []) {}
 
   request<T>(name: string, optionsOrCallback: unknown, maybeCallback?: (lock: unknown) => T): Promise<unknown> {
-    const callback = (typeof optionsOrCallback === 'function' ? optionsOrCallback : maybeCallback) as (lock: unknown) => T;
+    const callback = (typeof optionsOrCallback === 'function' ? optionsOrCallback : maybeCallback) as (
+      lock: unknown,
+    ) => T;
     return new Promise((resolve, reject) => {
       const queue = this.queues.get(name) ?? [];
       this.queues.set(name, queue);
@@ -98,6 +108,7 @@ export class FakeChannelHub {
 
   /** A `BroadcastChannel` constructor for one tab. */
   classFor(tab: FakeTab): typeof BroadcastChannel {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the class below has its own `this`; `hub` is the fake browser.
     const hub = this;
     class FakeBroadcastChannel {
       onmessage: ((event: { data: unknown }) => void) | null = null;
@@ -140,7 +151,10 @@ export class FakeChannelHub {
 
   /** Messages posted by `tab` (by name) since `since` (an index into `log`). */
   postsBy(tab: string, since = 0): unknown[] {
-    return this.log.slice(since).filter((m) => m.from === tab).map((m) => m.data);
+    return this.log
+      .slice(since)
+      .filter((m) => m.from === tab)
+      .map((m) => m.data);
   }
 }
 
@@ -323,7 +337,9 @@ export class FakeOrigin {
   readonly url = 'http://localhost/';
   readonly tabs = new Set<FakeTab>();
   readonly timeline: TimelineEntry[] = [];
-  readonly localStorage = new FakeStorage((key, oldValue, newValue, from) => this.storageEvent(key, oldValue, newValue, from));
+  readonly localStorage = new FakeStorage((key, oldValue, newValue, from) =>
+    this.storageEvent(key, oldValue, newValue, from),
+  );
   readonly locks = new FakeLockManager(this.timeline);
   readonly indexedDB = new FakeIDBFactory(this.timeline);
   readonly channels = new FakeChannelHub();
@@ -340,10 +356,19 @@ export class FakeOrigin {
     return this.openTab({ ...tab.options, ...options, sessionStorage: tab.sessionStorage.snapshot() });
   }
 
-  private storageEvent(key: string | null, oldValue: string | null, newValue: string | null, from: FakeTab | null): void {
+  private storageEvent(
+    key: string | null,
+    oldValue: string | null,
+    newValue: string | null,
+    from: FakeTab | null,
+  ): void {
     for (const tab of this.tabs) {
       if (tab !== from && !tab.deaf) {
-        later(() => this.tabs.has(tab) && tab.window.dispatch('storage', { key, oldValue, newValue, storageArea: this.localStorage }));
+        later(
+          () =>
+            this.tabs.has(tab) &&
+            tab.window.dispatch('storage', { key, oldValue, newValue, storageArea: this.localStorage }),
+        );
       }
     }
   }

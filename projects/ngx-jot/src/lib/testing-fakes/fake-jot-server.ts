@@ -4,7 +4,13 @@
  * API does), logout. Responses come after `latencyMs` on timers (Jest fake timers drive them).
  * Not shipped.
  */
-import { type HttpBackend, HttpErrorResponse, type HttpEvent, type HttpRequest, HttpResponse } from '@angular/common/http';
+import {
+  type HttpBackend,
+  HttpErrorResponse,
+  type HttpEvent,
+  type HttpRequest,
+  HttpResponse,
+} from '@angular/common/http';
 import { Observable } from 'rxjs';
 import { fakeJwt } from 'ngx-jot/testing';
 
@@ -65,15 +71,18 @@ export class FakeJotServer {
 
   private handle(req: HttpRequest<unknown>, tab: string): Observable<HttpEvent<unknown>> {
     return new Observable<HttpEvent<unknown>>((subscriber) => {
-      const timer = setTimeout(() => {
-        const { status, body } = this.respond(req, tab);
-        if (status >= 400) {
-          subscriber.error(new HttpErrorResponse({ status, error: body, url: req.url, statusText: 'Unauthorized' }));
-        } else {
-          subscriber.next(new HttpResponse({ status, body, url: req.url }));
-          subscriber.complete();
-        }
-      }, this.latency.get(req.url) ?? this.latencyMs);
+      const timer = setTimeout(
+        () => {
+          const { status, body } = this.respond(req, tab);
+          if (status >= 400) {
+            subscriber.error(new HttpErrorResponse({ status, error: body, url: req.url, statusText: 'Unauthorized' }));
+          } else {
+            subscriber.next(new HttpResponse({ status, body, url: req.url }));
+            subscriber.complete();
+          }
+        },
+        this.latency.get(req.url) ?? this.latencyMs,
+      );
       return () => clearTimeout(timer);
     });
   }
@@ -95,7 +104,10 @@ export class FakeJotServer {
         return { status: 401, body: { error: 'refresh token reuse' } };
       }
       found.spent = true;
-      return { status: 200, body: this.pair(found.family, found.sub, found.sub.charAt(0).toUpperCase() + found.sub.slice(1)) };
+      return {
+        status: 200,
+        body: this.pair(found.family, found.sub, found.sub.charAt(0).toUpperCase() + found.sub.slice(1)),
+      };
     }
     if (req.url === '/logout') {
       const found = typeof body['refresh_token'] === 'string' ? this.issued.get(body['refresh_token']) : undefined;
@@ -107,7 +119,8 @@ export class FakeJotServer {
 
   private pair(family: number, sub: string, name: string): { access_token: string; refresh_token: string } {
     const previous = this.lastAccess.get(family);
-    const access = this.sameAccessToken && previous ? previous : fakeJwt({ sub, name }, { expiresInSeconds: this.ttlSeconds });
+    const access =
+      this.sameAccessToken && previous ? previous : fakeJwt({ sub, name }, { expiresInSeconds: this.ttlSeconds });
     this.lastAccess.set(family, access);
     const refresh = `rt-${family}-${++this.serial}`;
     this.issued.set(refresh, { family, sub, spent: false });

@@ -45,7 +45,12 @@ export interface TabApp {
 export function openApp(
   tab: FakeTab,
   server: FakeJotServer,
-  options: { config?: Partial<JotConfig>; features?: JotFeature[]; platform?: 'browser' | 'server'; zone?: boolean } = {},
+  options: {
+    config?: Partial<JotConfig>;
+    features?: JotFeature[];
+    platform?: 'browser' | 'server';
+    zone?: boolean;
+  } = {},
 ): TabApp {
   const features = options.features ?? [withRefresh({ url: '/refresh' }), withCrossTabSync()];
   const injector = createEnvironmentInjector(
