@@ -1,4 +1,4 @@
-import { configError, isDevMode } from './errors';
+import { configError } from './errors';
 
 /** The pair a login or refresh response yields. */
 export interface JotTokens {
@@ -99,7 +99,10 @@ export function resolveConfig(config: JotConfig): ResolvedJotConfig {
   const originPatterns: RegExp[] = [];
   for (const entry of config.allowedOrigins ?? []) {
     if (entry instanceof RegExp) {
-      if (isDevMode() && !(entry.source.startsWith('^') && entry.source.endsWith('$'))) {
+      if (
+        (typeof ngDevMode === 'undefined' || ngDevMode) &&
+        !(entry.source.startsWith('^') && entry.source.endsWith('$'))
+      ) {
         console.warn(
           `ngx-jot: allowedOrigins entry ${entry} is not anchored with ^...$; it may match an origin such as https://api.example.com.evil.com.`,
         );

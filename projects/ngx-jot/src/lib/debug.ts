@@ -4,7 +4,6 @@ import { inject } from '@angular/core';
 
 import { JOT_CONFIG, JOT_DEBUG, type JotVerdict } from './tokens';
 import { JotFeatureKind, type JotFeature } from './provide-jot';
-import { isDevMode } from './errors';
 import { originOf } from './origin-policy';
 
 /**
@@ -19,36 +18,38 @@ import { originOf } from './origin-policy';
 export function withJotDebug(): JotFeature<JotFeatureKind.Debug> {
   return {
     ɵkind: JotFeatureKind.Debug,
-    ɵproviders: isDevMode()
-      ? [
-          {
-            provide: JOT_DEBUG,
-            useFactory: () => {
-              const config = inject(JOT_CONFIG);
-              const doc = inject(DOCUMENT, { optional: true });
-              return (req: HttpRequest<unknown>, verdict: JotVerdict) => {
-                const why: Record<JotVerdict, () => string> = {
-                  attached: () => 'token attached',
-                  skip: () => 'not attached: JOT_SKIP set',
-                  'header-set': () => `not attached: the request already has a ${config.headerName} header`,
-                  'no-token': () => 'not attached: no token yet',
-                  expired: () => 'not attached: the token expired and cannot be refreshed',
-                  excluded: () => {
-                    const hit = config.excludedUrls.find((e) =>
-                      typeof e === 'string' ? req.url.startsWith(e) : e.test(req.url),
-                    );
-                    return `not attached: excluded by ${String(hit ?? 'excludedUrls')}`;
-                  },
-                  origin: () =>
-                    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- location is null for a document that is not fully active (HTML spec), though typed `Location`.
-                    `not attached: origin ${originOf(req.url, doc?.location?.href) ?? '(unparsable URL)'} not in allowedOrigins ` +
-                    `[${[...config.origins, ...config.originPatterns.map(String)].join(', ')}]`,
+    // Inline, not a function call, so production builds drop the whole logger.
+    ɵproviders:
+      typeof ngDevMode === 'undefined' || ngDevMode
+        ? [
+            {
+              provide: JOT_DEBUG,
+              useFactory: () => {
+                const config = inject(JOT_CONFIG);
+                const doc = inject(DOCUMENT, { optional: true });
+                return (req: HttpRequest<unknown>, verdict: JotVerdict) => {
+                  const why: Record<JotVerdict, () => string> = {
+                    attached: () => 'token attached',
+                    skip: () => 'not attached: JOT_SKIP set',
+                    'header-set': () => `not attached: the request already has a ${config.headerName} header`,
+                    'no-token': () => 'not attached: no token yet',
+                    expired: () => 'not attached: the token expired and cannot be refreshed',
+                    excluded: () => {
+                      const hit = config.excludedUrls.find((e) =>
+                        typeof e === 'string' ? req.url.startsWith(e) : e.test(req.url),
+                      );
+                      return `not attached: excluded by ${String(hit ?? 'excludedUrls')}`;
+                    },
+                    origin: () =>
+                      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- location is null for a document that is not fully active (HTML spec), though typed `Location`.
+                      `not attached: origin ${originOf(req.url, doc?.location?.href) ?? '(unparsable URL)'} not in allowedOrigins ` +
+                      `[${[...config.origins, ...config.originPatterns.map(String)].join(', ')}]`,
+                  };
+                  console.debug(`ngx-jot: ${req.method} ${req.url.split('?')[0]}: ${why[verdict]()}`);
                 };
-                console.debug(`ngx-jot: ${req.method} ${req.url.split('?')[0]}: ${why[verdict]()}`);
-              };
+              },
             },
-          },
-        ]
-      : [],
+          ]
+        : [],
   };
 }

@@ -3,6 +3,24 @@ import type { ResolvedJotConfig } from './config';
 /** Bound of the per-URL decision cache; past it the cache starts over (URLs with ids vary). */
 const CACHE_LIMIT = 512;
 
+/**
+ * `scheme://host[:port]` in its plain form, ended by "/", "?", "#" or the end: the origin of such a
+ * URL is the origin of this prefix alone, so the cache keys on it and ids in paths do not miss.
+ * It only picks a cache key; the verdict still comes from the URL parser. Anything unusual
+ * (userinfo, backslashes, tabs, "%", IPv6) does not match and keys on the whole URL.
+ */
+const PLAIN_ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?(?=[/?#]|$)/;
+
+/** The URL up to its first "?" or "#": the origin is settled before them. */
+function beforeQuery(url: string): string {
+  let end = url.length;
+  const q = url.indexOf('?');
+  const h = url.indexOf('#');
+  if (q >= 0) end = q;
+  if (h >= 0 && h < end) end = h;
+  return end === url.length ? url : url.slice(0, end);
+}
+
 /** `a-z A-Z 0-9 - . _ ~ ? # %`: after a leading `/`, these make a path-absolute URL. */
 function isPathStart(code: number): boolean {
   return (
@@ -52,13 +70,7 @@ export class OriginPolicy {
     // Hot path: "/api/x" is path-absolute, so same-origin, with no parsing. Anything else
     // ("//host", "/\host", "/\thost", which the parser turns into a host) takes the full parse.
     if (this.fastPath && url.charCodeAt(0) === 47 && (url.length === 1 || isPathStart(url.charCodeAt(1)))) return true;
-    // The origin is settled before the first "?" or "#", so the cache keys on that prefix.
-    let end = url.length;
-    const q = url.indexOf('?');
-    const h = url.indexOf('#');
-    if (q >= 0) end = q;
-    if (h >= 0 && h < end) end = h;
-    const key = end === url.length ? url : url.slice(0, end);
+    const key = PLAIN_ORIGIN.exec(url)?.[0] ?? beforeQuery(url);
     let verdict = this.cache.get(key);
     if (verdict === undefined) {
       verdict = this.judge(originOf(key, this.base));

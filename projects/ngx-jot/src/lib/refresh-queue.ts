@@ -1,6 +1,6 @@
 import { HttpClient, HttpContext, HttpErrorResponse, HttpXsrfTokenExtractor } from '@angular/common/http';
 import { inject } from '@angular/core';
-import { AsyncSubject, type Observable, type Subscription, finalize, throwError } from 'rxjs';
+import { Observable, type Subscriber, type Subscription, finalize, throwError } from 'rxjs';
 
 import { JotError } from './errors';
 import { JOT_SKIP } from './context';
@@ -25,6 +25,47 @@ export interface JotRefreshOptions {
 /** Default margin of the proactive refresh, in seconds. */
 export const JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS = 30;
 
+/** How a refresh ended: a session, an error, or neither (the app was torn down). */
+interface Outcome {
+  session?: JotSession;
+  error?: JotError;
+}
+
+/**
+ * One refresh's result, shared by every waiter. Waiters live in a Set, so joining, leaving and
+ * settling cost O(1) each: an rxjs Subject removes observers by array search, which made settling
+ * 10,000 waiters quadratic (bench/RESULTS.md).
+ */
+class Flight {
+  private readonly waiters = new Set<Subscriber<JotSession>>();
+  private outcome: Outcome | null = null;
+  readonly result = new Observable<JotSession>((waiter) => {
+    if (this.outcome) {
+      deliver(waiter, this.outcome);
+      return;
+    }
+    this.waiters.add(waiter);
+    return () => this.waiters.delete(waiter);
+  });
+
+  settle(outcome: Outcome): void {
+    if (this.outcome) return;
+    this.outcome = outcome;
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const waiter of waiters) deliver(waiter, outcome);
+  }
+}
+
+function deliver(waiter: Subscriber<JotSession>, { session, error }: Outcome): void {
+  if (error) {
+    waiter.error(error);
+    return;
+  }
+  if (session) waiter.next(session);
+  waiter.complete();
+}
+
 const defaultBody = (refreshToken: string | null) => (refreshToken ? { refresh_token: refreshToken } : {});
 
 /** Made in JotAuth's injection context by the `withRefresh()` feature. */
@@ -33,7 +74,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
   const xsrf = inject(HttpXsrfTokenExtractor, { optional: true });
   const withCredentials = !!options.withCredentials;
   const body = options.body ?? defaultBody;
-  let flight: AsyncSubject<JotSession> | null = null;
+  let flight: Flight | null = null;
   let request: Subscription | null = null;
   /** Bumped by cancel(): a refresh that began before it is never applied. */
   let epoch = 0;
@@ -53,19 +94,15 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
     });
   }
 
-  function settle(subject: AsyncSubject<JotSession>, outcome: JotSession | JotError) {
+  function settle(subject: Flight, outcome: JotSession | JotError) {
     if (flight === subject) {
       flight = null;
       request = null;
     }
-    if (outcome instanceof JotError) subject.error(outcome);
-    else {
-      subject.next(outcome);
-      subject.complete();
-    }
+    subject.settle(outcome instanceof JotError ? { error: outcome } : { session: outcome });
   }
 
-  function fail(subject: AsyncSubject<JotSession>, error: unknown, mine: number, rechecked = false) {
+  function fail(subject: Flight, error: unknown, mine: number, rechecked = false) {
     if (mine !== epoch) return;
     const transient = error instanceof HttpErrorResponse && (error.status === 0 || error.status >= 500);
     const sync = host.sync();
@@ -110,7 +147,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
     settle(subject, jotError);
   }
 
-  function succeed(subject: AsyncSubject<JotSession>, response: unknown, mine: number) {
+  function succeed(subject: Flight, response: unknown, mine: number) {
     if (mine !== epoch) return;
     const tokens = host.config.readTokens(response);
     const adopted = tokens ? host.adopt(tokens, { fresh: true, from: 'refresh' }) : 'it holds no token';
@@ -151,7 +188,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       return flight !== null;
     },
     refresh(): Observable<JotSession> {
-      if (flight) return flight;
+      if (flight) return flight.result;
       const session = host.session();
       if (!session?.refreshToken && !withCredentials) {
         return throwError(
@@ -166,7 +203,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
             ),
         );
       }
-      const subject = new AsyncSubject<JotSession>();
+      const subject = new Flight();
       const mine = epoch;
       flight = subject;
       host.emit({ type: 'refresh-start' });
@@ -202,7 +239,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
           error: (e) => fail(subject, e, mine),
         });
       }
-      return subject;
+      return subject.result;
     },
     cancel(quiet) {
       epoch++;
@@ -211,11 +248,16 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       request = null;
       flight = null;
       // On logout the waiters learn why; when the app is torn down they just end.
-      if (quiet) subject?.complete();
-      else
-        subject?.error(
-          new JotError('refresh-failed', ngDevMode ? 'the session ended while the token was being refreshed.' : ''),
-        );
+      subject?.settle(
+        quiet
+          ? {}
+          : {
+              error: new JotError(
+                'refresh-failed',
+                ngDevMode ? 'the session ended while the token was being refreshed.' : '',
+              ),
+            },
+      );
     },
   };
   return refresher;

@@ -12,8 +12,10 @@ export const JOT_CONFIG = new InjectionToken<ResolvedJotConfig>(ngDevMode ? 'JOT
   providedIn: 'root',
   factory: () => {
     throw configError(
-      `no configuration found. Add provideJot({ loginUrl: '/authenticate' }) to your application providers ` +
-        `(app.config.ts), or provideJotTesting() from 'ngx-jot/testing' in tests.`,
+      ngDevMode
+        ? `no configuration found. Add provideJot({ loginUrl: '/authenticate' }) to your application providers ` +
+            `(app.config.ts), or provideJotTesting() from 'ngx-jot/testing' in tests.`
+        : '',
     );
   },
 });
