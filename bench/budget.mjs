@@ -15,8 +15,8 @@ import { test } from 'node:test';
 import { ensureDist } from './lib/dist.mjs';
 import { fesmBySource, fesmSize } from './lib/fesm.mjs';
 
-/** Today's size (25.2 kB) plus a little room; the goal is FESM_GZIP_GOAL. */
-const FESM_GZIP_BUDGET = 26_000;
+/** Today's size (25.9 kB) plus about 4 % room; the goal is FESM_GZIP_GOAL. */
+const FESM_GZIP_BUDGET = 27_000;
 const FESM_GZIP_GOAL = 4000;
 const STORM = 200;
 
