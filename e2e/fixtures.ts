@@ -2,7 +2,7 @@ import path from 'node:path';
 
 import { test as base, expect, type Page } from '@playwright/test';
 
-import { createDemoApi, type DemoApi, type DemoApiStats } from '../demo-api/src/server.ts';
+import { createDemoApi, demoConfigFor, type DemoApi, type DemoApiStats } from '../demo-api/src/server.ts';
 
 export { expect };
 
@@ -61,19 +61,7 @@ export async function startApi(
 }
 
 /** The reference API's own config.json: same origin; the echo API under "localhost" is another origin. */
-export function sameOriginConfig(port: number): Record<string, unknown> {
-  return {
-    apiBaseUrl: '',
-    loginUrl: '/authenticate',
-    refreshUrl: '/refresh',
-    logoutUrl: '/logout',
-    restrictedUrl: '/api/restricted',
-    foreignUrl: `http://localhost:${port}/api/echo`,
-    usernameField: 'username',
-    storage: 'session',
-    crossTabSync: true,
-  };
-}
+export const sameOriginConfig = demoConfigFor;
 
 /** Console noise that is not an app error: Chromium logs every non-2xx response (the 401s are the point). */
 const EXPECTED_CONSOLE = /Failed to load resource/;

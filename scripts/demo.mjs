@@ -7,16 +7,13 @@
  * no build exists (`--build` forces a rebuild). FILE is read on every request, so edits apply on
  * reload. When the API is on another origin, it must allow CORS from this server's origin.
  */
-import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { createReadStream, readFileSync, realpathSync, statSync } from 'node:fs';
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+
+import { browserDir, ensureBuild } from './lib/demo-build.mjs';
 
 const HOST = '127.0.0.1';
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const browserDir = path.join(root, 'dist', 'demo-app', 'browser');
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -70,21 +67,6 @@ function parseArgs(argv) {
   }
   if (!opts.config) usage('--config FILE is required');
   return opts;
-}
-
-function ensureBuild(force) {
-  if (!force && existsSync(path.join(browserDir, 'index.html'))) return;
-  console.log(force ? 'Building the demo app…' : 'No demo build found; building it (ng build demo-app)…');
-  const ng = createRequire(import.meta.url).resolve('@angular/cli/bin/ng.js');
-  const result = spawnSync(process.execPath, [ng, 'build', 'demo-app'], {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, NG_CLI_ANALYTICS: 'false' },
-  });
-  if (result.status !== 0 || !existsSync(path.join(browserDir, 'index.html'))) {
-    console.error('The demo build failed; see the output above.');
-    process.exit(result.status || 1);
-  }
 }
 
 const opts = parseArgs(process.argv.slice(2));

@@ -7,29 +7,10 @@
  * the build, so stopping this process stops everything. Environment: PORT (default 4200),
  * ACCESS_TTL, REFRESH_TTL, CORS_ORIGINS, JOT_TEST_HOOKS, as documented in demo-api/README.md.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const browserDir = path.join(root, 'dist', 'demo-app', 'browser');
-
-function ensureBuild(force) {
-  if (!force && existsSync(path.join(browserDir, 'index.html'))) return;
-  console.log(force ? 'Building the demo app…' : 'No demo build found; building it (ng build demo-app)…');
-  const ng = createRequire(import.meta.url).resolve('@angular/cli/bin/ng.js');
-  const result = spawnSync(process.execPath, [ng, 'build', 'demo-app'], {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, NG_CLI_ANALYTICS: 'false' },
-  });
-  if (result.status !== 0 || !existsSync(path.join(browserDir, 'index.html'))) {
-    console.error('The demo build failed; see the output above.');
-    process.exit(result.status || 1);
-  }
-}
+import { browserDir, ensureBuild, root } from './lib/demo-build.mjs';
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {

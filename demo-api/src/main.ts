@@ -15,7 +15,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDemoApi, DEMO_USERS, HOST, type DemoConfig } from './server.ts';
+import { createDemoApi, DEMO_USERS, HOST, demoConfigFor } from './server.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -43,20 +43,6 @@ function staticDirFromEnv(): string | undefined {
     return undefined;
   }
   return dir;
-}
-
-function demoConfigFor(port: number): DemoConfig {
-  return {
-    apiBaseUrl: '',
-    loginUrl: '/authenticate',
-    refreshUrl: '/refresh',
-    logoutUrl: '/logout',
-    restrictedUrl: '/api/restricted',
-    foreignUrl: `http://localhost:${port}/api/echo`,
-    usernameField: 'username',
-    storage: 'session',
-    crossTabSync: true,
-  };
 }
 
 const port = intEnv('PORT', 4200, 0, 65535);

@@ -730,3 +730,18 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
     revokeAll,
   };
 }
+
+/** The demo app's config.json when this server serves it: same origin; the echo API under "localhost" plays a foreign origin. */
+export function demoConfigFor(port: number): DemoConfig {
+  return {
+    apiBaseUrl: '',
+    loginUrl: '/authenticate',
+    refreshUrl: '/refresh',
+    logoutUrl: '/logout',
+    restrictedUrl: '/api/restricted',
+    foreignUrl: `http://localhost:${port}/api/echo`,
+    usernameField: 'username',
+    storage: 'session',
+    crossTabSync: true,
+  };
+}
