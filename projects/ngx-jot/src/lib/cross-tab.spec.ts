@@ -143,6 +143,24 @@ describe('withCrossTabSync', () => {
     expect(later.events).toEqual([{ type: 'login', source: 'other-tab' }]);
   });
 
+  it('"remember me" travels with the session: whichever tab refreshes keeps it in local storage', async () => {
+    const [a, b] = [open(), open()];
+    await settle();
+    a.auth.login({ username: 'ada' }, { remember: true }).subscribe();
+    await settle();
+    expect(b.auth.ɵ.session()?.remember).toBe(true);
+    b.auth.refresh().subscribe();
+    await settle();
+    const stored = JSON.parse(origin.localStorage.getItem('ngx-jot') ?? 'null') as { refreshToken?: string } | null;
+    expect(stored?.refreshToken).toBe(pairOf(b)?.refreshToken);
+    expect(pairOf(a)).toEqual(pairOf(b));
+
+    a.auth.login({ username: 'bob' }).subscribe(); // not remembered: no tab keeps it in local storage
+    await settle();
+    expect(b.auth.ɵ.session()?.remember).toBe(false);
+    expect(origin.localStorage.getItem('ngx-jot')).toBeNull();
+  });
+
   it('a tab opened when no tab is alive does not take the session left in IndexedDB', async () => {
     const a = open();
     await settle();

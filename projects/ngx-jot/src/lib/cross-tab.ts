@@ -76,6 +76,8 @@ interface Pair {
   accessToken: string;
   refreshToken: string | null;
   skew?: number;
+  /** Kept in local storage ("remember me"): the tab that refreshes next writes it there too. */
+  remember?: boolean;
 }
 
 /** A state of the origin's session (`record: null` is logged out), ordered by (version, by). */
@@ -374,7 +376,12 @@ function samePair(a: JotRecord | Pair, b: Pair): boolean {
 }
 
 function pairOf(record: JotRecord): Pair {
-  return { accessToken: record.accessToken, refreshToken: record.refreshToken ?? null, skew: record.skew };
+  return {
+    accessToken: record.accessToken,
+    refreshToken: record.refreshToken ?? null,
+    skew: record.skew,
+    remember: record.remember,
+  };
 }
 
 function asEntry(value: unknown): Entry | null {
@@ -390,6 +397,7 @@ function asEntry(value: unknown): Entry | null {
       accessToken: record.accessToken,
       refreshToken: typeof record.refreshToken === 'string' ? record.refreshToken : null,
       skew: typeof record.skew === 'number' ? record.skew : undefined,
+      remember: typeof record.remember === 'boolean' ? record.remember : undefined,
     },
   };
 }

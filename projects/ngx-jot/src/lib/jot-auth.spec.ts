@@ -153,6 +153,51 @@ describe('JotAuth start-up and storage', () => {
     expect(warn.mock.calls[0][0]).toMatch(/^ngx-jot: /);
   });
 
+  it('clears an unreadable stored record and keeps using web storage afterwards', () => {
+    sessionStorage.setItem(JOT_STORAGE_KEY, 'eyJ…not-json');
+    const { auth } = setup();
+    expect(auth.token()).toBeNull();
+    expect(sessionStorage.getItem(JOT_STORAGE_KEY)).toBeNull();
+    const token = fakeJwt({});
+    auth.setTokens({ accessToken: token });
+    expect(JSON.parse(sessionStorage.getItem(JOT_STORAGE_KEY)!)).toMatchObject({ accessToken: token });
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0][0]).toMatch(/stored token is malformed/);
+  });
+
+  it('a login without "remember me" after a remembered session leaves nothing of it in local storage', () => {
+    localStorage.setItem(
+      JOT_STORAGE_KEY,
+      JSON.stringify({ accessToken: fakeJwt({ sub: 'alice' }), refreshToken: 'alice-r' }),
+    );
+    const { auth, ctrl } = setup();
+    expect(auth.claims()).toMatchObject({ sub: 'alice' });
+    auth.login({}).subscribe();
+    ctrl.expectOne('/authenticate').flush({ access_token: fakeJwt({ sub: 'bob' }), refresh_token: 'bob-r' });
+    expect(localStorage.getItem(JOT_STORAGE_KEY)).toBeNull();
+    expect(JSON.parse(sessionStorage.getItem(JOT_STORAGE_KEY)!)).toMatchObject({ refreshToken: 'bob-r' });
+  });
+
+  it('a remembered login after a session-storage one leaves nothing in session storage', () => {
+    sessionStorage.setItem(JOT_STORAGE_KEY, JSON.stringify({ accessToken: fakeJwt({ sub: 'alice' }) }));
+    const { auth, ctrl } = setup();
+    auth.login({}, { remember: true }).subscribe();
+    ctrl.expectOne('/authenticate').flush({ access_token: fakeJwt({ sub: 'bob' }) });
+    expect(sessionStorage.getItem(JOT_STORAGE_KEY)).toBeNull();
+    expect(localStorage.getItem(JOT_STORAGE_KEY)).not.toBeNull();
+  });
+
+  it('an async store read never overwrites a session set meanwhile', async () => {
+    let resolve!: (v: { accessToken: string }) => void;
+    const store: JotTokenStore = { get: () => new Promise((r) => (resolve = r)), set: jest.fn() };
+    const { auth } = setup([withStorage(store)]);
+    const fresh = fakeJwt({ sub: 'new' });
+    auth.setTokens({ accessToken: fresh });
+    resolve({ accessToken: fakeJwt({ sub: 'old' }) });
+    await new Promise((r) => setTimeout(r));
+    expect(auth.token()).toBe(fresh);
+  });
+
   it('drops a stored expired token that cannot be refreshed', () => {
     sessionStorage.setItem(JOT_STORAGE_KEY, JSON.stringify({ accessToken: fakeJwt({}, { expiresInSeconds: -10 }) }));
     const { auth } = setup();

@@ -93,6 +93,8 @@ export interface JotInternals extends JotHost {
 }
 
 const MAX_TIMER_MS = 2_147_483_647;
+/** Wait before another proactive refresh after one failed on the network or with 5xx. */
+const RETRY_MS = 5_000;
 
 /**
  * The session: the current token as signals, and login, logout, refresh.
@@ -149,6 +151,7 @@ export class JotAuth<TClaims = JwtPayload> {
       warned: new Set(),
       session: () => this.session(),
       record: () => this.recordOf(this.session()),
+      allows: (url) => internals.policy.allowsOrigin(url),
       sync: () => this.crossTab,
       adopt: (tokens, how) => this.adopt(tokens, how),
       end: (reason, opts) => this.end(reason, opts?.broadcast ?? true),
@@ -213,6 +216,8 @@ export class JotAuth<TClaims = JwtPayload> {
               : '',
           );
         }
+        // A refresh still running belongs to the session before this one: never apply it.
+        this.ɵ.refresher?.cancel();
         this.set(result, true);
         this.eventSubject.next({ type: 'login', source: 'user' });
         return result.claims as TClaims;
@@ -229,7 +234,7 @@ export class JotAuth<TClaims = JwtPayload> {
     const url = this.config.logoutUrl;
     if (session && url && this.http) {
       const r = this.ɵ.refresher;
-      const body = { refresh_token: session.refreshToken };
+      const body = r ? r.body(session.refreshToken) : { refresh_token: session.refreshToken };
       this.http
         .post(url, body, {
           context: new HttpContext().set(JOT_SKIP, true),
@@ -266,6 +271,7 @@ export class JotAuth<TClaims = JwtPayload> {
       this.end('user', true);
       return;
     }
+    this.ɵ.refresher?.cancel();
     this.set(result, true);
     this.eventSubject.next({ type: 'login', source: 'set-tokens' });
   }
@@ -288,7 +294,15 @@ export class JotAuth<TClaims = JwtPayload> {
   }
 
   private recordOf(s: JotSession | null): JotRecord | null {
-    return s && { accessToken: s.accessToken, refreshToken: s.refreshToken, skew: s.skew, version: this.version };
+    return (
+      s && {
+        accessToken: s.accessToken,
+        refreshToken: s.refreshToken,
+        skew: s.skew,
+        version: this.version,
+        remember: s.remember || undefined,
+      }
+    );
   }
 
   /** Applies a new session and writes it through synchronously (not in an effect). */
@@ -311,7 +325,8 @@ export class JotAuth<TClaims = JwtPayload> {
     const result = toSession({ ...tokens, refreshToken }, this.timing(), {
       fresh: how.fresh,
       skew: tokens.skew,
-      remember: how.remember ?? prev?.remember,
+      // Another tab's session keeps its "remember me", so whichever tab refreshes stores it there.
+      remember: how.remember ?? (how.from === 'other-tab' ? !!tokens.remember : prev?.remember),
     });
     if ('problem' in result) return result.problem;
     if (how.from === 'other-tab' && tokens.version !== undefined)
@@ -344,8 +359,10 @@ export class JotAuth<TClaims = JwtPayload> {
   }
 
   private restore(): void {
+    const startedAt = this.version;
     const apply = ({ record, remember }: { record: JotRecord | null; remember: boolean }) => {
-      if (!record) return;
+      // A login, setTokens() or logout() while an async store was read is newer than what it held.
+      if (!record || this.version !== startedAt) return;
       const result = toSession(record, this.timing(), { fresh: false, skew: record.skew, remember });
       if ('problem' in result) {
         if (typeof ngDevMode === 'undefined' || ngDevMode)
@@ -376,13 +393,13 @@ export class JotAuth<TClaims = JwtPayload> {
   }
 
   /** One timer per session, outside Angular's zone so it never delays stability. */
-  private schedule(): void {
+  private schedule(minDelay = 0): void {
     clearTimeout(this.timer);
     const s = this.session();
     if (!s || !this.browser) return;
     const due = this.ɵ.canRefresh(s) ? s.refreshAt : s.staleAt;
     if (due === Infinity) return;
-    const delay = Math.min(Math.max(due - Date.now(), 0), MAX_TIMER_MS);
+    const delay = Math.min(Math.max(due - Date.now(), minDelay), MAX_TIMER_MS);
     this.zone.runOutsideAngular(() => {
       this.timer = setTimeout(() => this.onDue(), delay);
     });
@@ -394,9 +411,12 @@ export class JotAuth<TClaims = JwtPayload> {
     const now = Date.now();
     const r = this.ɵ.refresher;
     if (this.ɵ.canRefresh(s)) {
-      if (now >= s.refreshAt && r && !r.busy) {
-        // Failures are handled by the refresher (4xx ends the session, network errors keep it).
-        r.refresh().subscribe({ error: () => undefined });
+      // A refresh already running sets the next timer when it succeeds.
+      if (r?.busy) return;
+      if (now >= s.refreshAt && r) {
+        // The refresher handles failures (4xx ends the session); after a network error or 5xx,
+        // try again later rather than at once.
+        r.refresh().subscribe({ error: () => this.schedule(RETRY_MS) });
         return;
       }
     } else if (now >= s.staleAt) {

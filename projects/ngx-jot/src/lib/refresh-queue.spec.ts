@@ -239,6 +239,30 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     ctrl.expectNone('/api/held');
   });
 
+  it.each([
+    [
+      'succeeds',
+      { access_token: fakeJwt({ sub: 'alice', gen: 2 }), refresh_token: 'r2' },
+      { status: 200, statusText: 'OK' },
+    ],
+    ['is rejected', { error: 'invalid_grant' }, UNAUTHORIZED],
+  ])('a refresh for the old session that %s after a new login is never applied', (_what, body, status) => {
+    const { http, ctrl, auth } = setup();
+    let held: unknown;
+    http.get('/api').subscribe({ error: () => undefined });
+    ctrl.expectOne('/api').flush(null, UNAUTHORIZED);
+    http.get('/api/held').subscribe({ error: (e: unknown) => (held = e) });
+    const refresh = ctrl.expectOne('/refresh');
+    auth.login({ username: 'bob' }).subscribe();
+    const bob = fakeJwt({ sub: 'bob' });
+    ctrl.expectOne('/authenticate').flush({ access_token: bob, refresh_token: 'b1' });
+    expect(refresh.cancelled).toBe(true);
+    if (!refresh.cancelled) refresh.flush(body, status);
+    expect(auth.token()).toBe(bob);
+    expect((held as JotError).code).toBe('refresh-failed');
+    ctrl.expectNone('/api/held');
+  });
+
   it('callers that leave do not cancel the refresh; its tokens are stored even with no one waiting', () => {
     const { http, ctrl, auth } = setup();
     const leave = new Subject<void>();
@@ -389,6 +413,22 @@ describe('refresh with a cookie-held refresh token (withCredentials)', () => {
   });
 });
 
+describe('refresh with cookies to an origin that is not allowed', () => {
+  afterEach(() => TestBed.inject(HttpTestingController).verify());
+
+  it('never sends the XSRF token there', () => {
+    TestBed.configureTestingModule({
+      providers: [{ provide: HttpXsrfTokenExtractor, useValue: { getToken: () => 'xsrf-123' } }],
+    });
+    const { ctrl, auth } = setup({ url: 'https://auth.other.com/refresh', withCredentials: true });
+    auth.refresh().subscribe({ error: () => undefined });
+    const refresh = ctrl.expectOne('https://auth.other.com/refresh');
+    expect(refresh.request.withCredentials).toBe(true);
+    expect(refresh.request.headers.has('X-XSRF-TOKEN')).toBe(false);
+    refresh.flush({ access_token: fakeJwt({ gen: 2 }), refresh_token: 'r2' });
+  });
+});
+
 describe('proactive refresh and the clock', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
@@ -458,6 +498,22 @@ describe('proactive refresh and the clock', () => {
       refresh_token: 'r3',
     });
     ctrl.verify();
+  });
+
+  it('sets no timer while a refresh runs, and retries a failed proactive refresh after a pause', () => {
+    const { ctrl, auth } = setup();
+    auth.setTokens({ accessToken: fakeJwt({}, { expiresInSeconds: 20 }), refreshToken: 'r1' });
+    jest.advanceTimersByTime(10_500); // past refreshAt (exp - 10 s): the proactive refresh starts
+    const first = ctrl.expectOne('/refresh');
+    document.dispatchEvent(new Event('visibilitychange'));
+    window.dispatchEvent(new Event('online'));
+    expect(jest.getTimerCount()).toBe(0); // no 0 ms timer spinning until the refresh settles
+    first.flush(null, { status: 503, statusText: 'Service Unavailable' });
+    expect(auth.isAuthenticated()).toBe(true);
+    jest.advanceTimersByTime(4_900);
+    ctrl.expectNone('/refresh');
+    jest.advanceTimersByTime(200);
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({}, { expiresInSeconds: 20 }), refresh_token: 'r2' });
   });
 
   it('re-checks expiry when the tab becomes visible again (timers are late after sleep)', () => {

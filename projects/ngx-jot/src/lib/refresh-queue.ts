@@ -84,7 +84,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
     const token = withCredentials ? xsrf?.getToken() : null;
     // Angular's own XSRF interceptor skips cross-origin calls; a cookie refresh to the API origin
     // still needs the header, so it is added here, for an allowed origin only.
-    if (token && host.config.origins.size + host.config.originPatterns.length > 0) {
+    if (token && host.allows(options.url)) {
       headers = { [options.xsrfHeaderName ?? 'X-XSRF-TOKEN']: token };
     }
     return http.post<unknown>(options.url, body(refreshToken), {
@@ -183,6 +183,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
 
   const refresher: JotRefresher = {
     withCredentials,
+    body,
     refreshBeforeMs: (options.refreshBeforeExpirySeconds ?? JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS) * 1000,
     get busy() {
       return flight !== null;

@@ -21,6 +21,8 @@ export interface JotRecord extends JotTokens {
   skew?: number;
   /** Increases with every change of the session; lets tabs order what they see. */
   version?: number;
+  /** The session lives in local storage ("remember me"); shared so every tab keeps it there. */
+  remember?: boolean;
 }
 
 /** Key under which the built-in web stores keep the session. */
@@ -39,8 +41,14 @@ export function webStore(win: Window, kind: 'session' | 'local'): JotTokenStore 
     get() {
       const raw = storage().getItem(JOT_STORAGE_KEY);
       if (raw === null) return null;
-      const parsed: unknown = JSON.parse(raw);
-      return parsed && typeof parsed === 'object' ? (parsed as JotRecord) : null;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        parsed = null;
+      }
+      // Unreadable JSON is a malformed record, not a broken storage: JotAuth warns once and clears it.
+      return parsed && typeof parsed === 'object' ? (parsed as JotRecord) : { accessToken: '' };
     },
     set(tokens) {
       if (tokens) storage().setItem(JOT_STORAGE_KEY, JSON.stringify(tokens));
@@ -68,13 +76,16 @@ export class JotStorage {
   /** Reads the configured store, then the "remember me" store. */
   read(): { record: JotRecord | null; remember: boolean } | Promise<{ record: JotRecord | null; remember: boolean }> {
     const fromPrimary = this.guard('primary', () => this.primary.get(), null);
+    // The store a session is read from counts as written: a later login elsewhere clears it.
+    const found = (record: JotTokens | null, remember: boolean) => {
+      if (record) this.written.add(remember ? 'remember' : 'primary');
+      return { record, remember: remember && !!record };
+    };
     const then = (record: JotTokens | null) => {
-      if (record) return { record, remember: false };
+      if (record) return found(record, false);
       const rem = this.rememberStore();
       const fromRemember = rem ? this.guard('remember', () => rem.get(), null) : null;
-      return isPromise(fromRemember)
-        ? fromRemember.then((r) => ({ record: r, remember: !!r }))
-        : { record: fromRemember, remember: !!fromRemember };
+      return isPromise(fromRemember) ? fromRemember.then((r) => found(r, true)) : found(fromRemember, true);
     };
     return isPromise(fromPrimary) ? fromPrimary.then(then) : then(fromPrimary);
   }
@@ -91,8 +102,8 @@ export class JotStorage {
       if (this.written.has(other)) void this.guard(other, () => this.store(other)?.set(null), undefined);
     } else {
       void this.guard('primary', () => this.primary.set(null), undefined);
-      if (this.written.has('remember') || this.remember)
-        void this.guard('remember', () => this.remember?.set(null), undefined);
+      // "Remember me" may have been written by another tab or an earlier visit: always cleared.
+      void this.guard('remember', () => this.rememberStore()?.set(null), undefined);
       this.written.clear();
     }
   }

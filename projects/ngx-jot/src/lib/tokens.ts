@@ -39,6 +39,8 @@ export interface JotRefresher {
   readonly refreshBeforeMs: number;
   /** A refresh is in flight. */
   readonly busy: boolean;
+  /** The refresh token as a POST body (`withRefresh({ body })`), also used for `logoutUrl`. */
+  body(refreshToken: string | null): unknown;
   /** Single-flight: every caller during one refresh shares it. */
   refresh(): Observable<JotSession>;
   /** Drops the refresh in flight (logout); its result is never applied. `quiet`: waiters complete instead of erroring. */
@@ -47,6 +49,8 @@ export interface JotRefresher {
 
 /** The host side JotAuth offers to its plugins. */
 export interface JotHost {
+  /** The URL is relative, same-origin or on an allowed origin. */
+  allows(url: string): boolean;
   /** The checked configuration. */
   readonly config: ResolvedJotConfig;
   /** The current session, or null. */

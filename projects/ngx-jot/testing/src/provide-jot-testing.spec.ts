@@ -70,6 +70,22 @@ describe('provideJotTesting', () => {
     expect(auth.expiresAt()!.getTime()).toBeGreaterThan(Date.now());
   });
 
+  it('refresh() without a refresh token fails as the real one does, and never logs anyone in', () => {
+    const { auth } = setup({ claims: null });
+    let error: JotError | undefined;
+    auth.refresh().subscribe({ error: (e: JotError) => (error = e) });
+    expect(error?.code).toBe('no-refresh-token');
+    expect(auth.isAuthenticated()).toBe(false);
+  });
+
+  it('one refresh() call is one refresh, however many subscribe', () => {
+    const { auth, ctrl } = setup();
+    const shared = auth.refresh();
+    shared.subscribe();
+    shared.subscribe();
+    expect(ctrl.refreshCount).toBe(1);
+  });
+
   it('logoutInOtherTab() ends the session with reason other-tab', () => {
     const { auth, ctrl, events } = setup();
     ctrl.logoutInOtherTab();

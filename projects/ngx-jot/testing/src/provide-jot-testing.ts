@@ -10,7 +10,7 @@ import {
   type ɵJotRefresher,
   type ɵJotSession,
 } from 'ngx-jot';
-import { Observable, defer, of, throwError } from 'rxjs';
+import { type Observable, of, throwError } from 'rxjs';
 
 import { fakeJwt } from './fake-jwt';
 
@@ -68,28 +68,31 @@ export class JotTestingController {
 
   /** @internal */
   ɵrefresh(host: ɵJotHost): Observable<ɵJotSession> {
-    return defer(() => {
-      this.refreshCount++;
-      host.emit({ type: 'refresh-start' });
-      const outcome = this.outcomes.shift() ?? { ok: true };
-      if (!outcome.ok) {
-        const error = new JotError(
-          'refresh-failed',
-          'the refresh was rejected (JotTestingController.failNextRefresh()).',
-        );
-        host.emit({ type: 'refresh-failure', error });
-        host.end('refresh-failed');
-        return throwError(() => error);
-      }
-      const { iat: _iat, exp: _exp, ...current } = (host.session()?.claims ?? {}) as Record<string, unknown>;
-      const adopted = host.adopt(
-        { accessToken: fakeJwt(outcome.claims ?? current), refreshToken: `fake-refresh-${this.refreshCount}` },
-        { fresh: true, from: 'refresh' },
+    // Decided once per call, so every subscriber shares one outcome (single-flight, as the real one).
+    if (!host.session()?.refreshToken) {
+      const error = new JotError('no-refresh-token', 'no refresh token is held (provideJotTesting({ refreshToken })).');
+      return throwError(() => error);
+    }
+    this.refreshCount++;
+    host.emit({ type: 'refresh-start' });
+    const outcome = this.outcomes.shift() ?? { ok: true };
+    if (!outcome.ok) {
+      const error = new JotError(
+        'refresh-failed',
+        'the refresh was rejected (JotTestingController.failNextRefresh()).',
       );
-      if (typeof adopted === 'string') return throwError(() => new JotError('refresh-failed', adopted));
-      host.emit({ type: 'refresh-success' });
-      return of(adopted);
-    });
+      host.emit({ type: 'refresh-failure', error });
+      host.end('refresh-failed');
+      return throwError(() => error);
+    }
+    const { iat: _iat, exp: _exp, ...current } = (host.session()?.claims ?? {}) as Record<string, unknown>;
+    const adopted = host.adopt(
+      { accessToken: fakeJwt(outcome.claims ?? current), refreshToken: `fake-refresh-${this.refreshCount}` },
+      { fresh: true, from: 'refresh' },
+    );
+    if (typeof adopted === 'string') return throwError(() => new JotError('refresh-failed', adopted));
+    host.emit({ type: 'refresh-success' });
+    return of(adopted);
   }
 }
 
@@ -125,6 +128,7 @@ export function provideJotTesting(options: JotTestingOptions = {}): EnvironmentP
           withCredentials: false,
           refreshBeforeMs: 30_000,
           busy: false,
+          body: (refreshToken) => ({ refresh_token: refreshToken }),
           refresh: () => controller.ɵrefresh(host),
           cancel: () => undefined,
         });
