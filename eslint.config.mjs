@@ -19,7 +19,6 @@ export default defineConfig(
     '**/dist/',
     '**/node_modules/',
     '**/.angular/',
-    'bench/',
     'docs/',
     'e2e/artifacts/',
     '.tmp/',

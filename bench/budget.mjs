@@ -24,7 +24,9 @@ ensureDist();
 
 test(`main FESM is at most ${FESM_GZIP_BUDGET / 1000} kB gzip`, () => {
   const { raw, gzip } = fesmSize();
-  console.log(`main FESM: ${gzip} bytes gzip; budget ${FESM_GZIP_BUDGET}; goal ${FESM_GZIP_GOAL} (${gzip <= FESM_GZIP_GOAL ? 'met' : 'not met'})`);
+  console.log(
+    `main FESM: ${gzip} bytes gzip; budget ${FESM_GZIP_BUDGET}; goal ${FESM_GZIP_GOAL} (${gzip <= FESM_GZIP_GOAL ? 'met' : 'not met'})`,
+  );
   const largest = Object.entries(fesmBySource())
     .slice(0, 4)
     .map(([file, bytes]) => `${file} ${bytes} B`)
