@@ -143,6 +143,27 @@ describe('withCrossTabSync', () => {
     expect(later.events).toEqual([{ type: 'login', source: 'other-tab' }]);
   });
 
+  it.each([
+    ['login()', (a: TabApp) => a.auth.login({ username: 'bob' }).subscribe()],
+    [
+      'setTokens()',
+      (a: TabApp) => a.auth.setTokens({ accessToken: fakeJwt({ sub: 'bob', name: 'Bob' }), refreshToken: 'sso-r' }),
+    ],
+  ])('a %s in one tab while another refreshes the old session wins in both', async (_what, signIn) => {
+    const [a, b] = [open(), open()];
+    await settle();
+    a.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    server.latency.set('/refresh', 500);
+    b.auth.refresh().subscribe({ error: () => undefined });
+    await jest.advanceTimersByTimeAsync(100);
+    signIn(a);
+    await settle(3000);
+    expect(a.auth.claims()?.sub).toBe('bob');
+    expect(b.auth.claims()?.sub).toBe('bob');
+    expect(pairOf(b)).toEqual(pairOf(a));
+  });
+
   it('"remember me" travels with the session: whichever tab refreshes keeps it in local storage', async () => {
     const [a, b] = [open(), open()];
     await settle();

@@ -256,8 +256,12 @@ export function createCrossTab(host: JotHost): JotCrossTab {
     write(known);
   }
 
-  function publish(record: JotRecord | null): void {
+  function publish(record: JotRecord | null, refreshed = false): void {
     if (destroyed) return;
+    // Under the lock only this tab refreshes, so a state that arrived meanwhile is another tab's
+    // login or setTokens, made after this refresh began: it wins. The refreshed pair is not
+    // announced (it would outrank that state), and drain() applies the other state here too.
+    if (refreshed && hold && !hold.over && deferred?.record) return;
     const entry: Entry = { version: tick(), by: id, record: record && pairOf(record) };
     known = entry;
     // The session ended here: a refresh under the lock is void; the lock goes once this is stored.

@@ -253,13 +253,33 @@ describe('guards', () => {
       expect(created).toBe(0);
     });
 
-    it('with forbiddenRoute defaulting to a loginRoute behind jotGuestGuard, ends on / instead of bouncing', async () => {
+    it('with forbiddenRoute defaulting to a loginRoute behind jotGuestGuard, shows the login page instead of bouncing', async () => {
       const { router } = setUp({ token: fakeJwt({ sub: 'bob', roles: ['user'] }) });
       const harness = await RouterTestingHarness.create('/');
       await harness.navigateByUrl('/claims');
       await settle();
-      expect(router.url).toBe('/');
-      expect(text(harness)).toBe('home page');
+      expect(router.url).toBe('/login');
+      expect(text(harness)).toBe('login page');
+      expect(visits).toBeLessThan(5);
+    });
+
+    it('never loops when the home route itself fails the claims check (forbiddenRoute = loginRoute)', async () => {
+      TestBed.configureTestingModule({
+        providers: [
+          provideRouter([
+            { path: 'login', canActivate: [loopBreaker, jotGuestGuard], component: LoginPage },
+            { path: '', canActivate: [loopBreaker, jotClaimsGuard(isAdmin)], component: HomePage },
+          ]),
+          provideHttpClient(),
+          provideHttpClientTesting(),
+          provideJot({ loginUrl: '/authenticate' }, withStorage('memory')),
+        ],
+      });
+      TestBed.inject(JotAuth).setTokens({ accessToken: fakeJwt({ sub: 'bob', roles: ['user'] }) });
+      const harness = await RouterTestingHarness.create('/');
+      await settle();
+      expect(TestBed.inject(Router).url).toBe('/login');
+      expect(text(harness)).toBe('login page');
       expect(visits).toBeLessThan(5);
     });
 

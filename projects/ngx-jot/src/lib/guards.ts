@@ -33,6 +33,9 @@ import { JOT_CONFIG } from './tokens';
  */
 type JotGuardFn = CanActivateFn & CanActivateChildFn & CanMatchFn;
 
+/** Navigation state of a claims guard's redirect to `forbiddenRoute`. */
+const FORBIDDEN_STATE = 'ɵjotForbidden';
+
 /** Marks the protecting guards, so JotAuth can tell whether the page shown is protected. */
 const PROTECTS = Symbol(typeof ngDevMode === 'undefined' || ngDevMode ? 'ngx-jot protecting guard' : '');
 
@@ -91,6 +94,9 @@ export const jotGuestGuard: JotGuardFn = (...args: GuardArgs) => {
     // The server may render the (public) login page, but leaves any redirect to the browser.
     return jot.session() === null;
   }
+  // Sent here as "forbidden" (forbiddenRoute is loginRoute): show the page, e.g. to switch user.
+  // Sending them on could land on another route they may not see, and back here, forever.
+  if (router.currentNavigation()?.extras.state?.[FORBIDDEN_STATE]) return true;
   return whenJudged(auth, (session) => {
     if (!session) return true;
     const [route, state, partial] = args;
@@ -159,8 +165,12 @@ function protecting(predicate: ((claims: JwtPayload) => boolean) | null): JotGua
     return whenJudged(auth, (session) => {
       if (!session) return new RedirectCommand(loginTree(router, jot, askedFor(router, args)), { replaceUrl: true });
       if (predicate && !passes(jot, predicate, session)) {
-        // No returnUrl: a guest guard on that route would send the user straight back here.
-        return new RedirectCommand(router.parseUrl(jot.config.forbiddenRoute), { replaceUrl: true });
+        // No returnUrl: a guest guard on that route would send the user straight back here. The
+        // state tells a guest guard there (forbiddenRoute defaults to loginRoute) to let them in.
+        return new RedirectCommand(router.parseUrl(jot.config.forbiddenRoute), {
+          replaceUrl: true,
+          state: { [FORBIDDEN_STATE]: true },
+        });
       }
       return true;
     });

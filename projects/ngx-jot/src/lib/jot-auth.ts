@@ -306,12 +306,12 @@ export class JotAuth<TClaims = JwtPayload> {
   }
 
   /** Applies a new session and writes it through synchronously (not in an effect). */
-  private set(session: JotSession, broadcast: boolean): void {
+  private set(session: JotSession, broadcast: boolean, refreshed = false): void {
     this.version++;
     this.session.set(session);
     const record = this.recordOf(session);
     this.storage.write(record, session.remember);
-    if (broadcast) this.crossTab?.publish(record);
+    if (broadcast) this.crossTab?.publish(record, refreshed);
     this.schedule();
   }
 
@@ -331,7 +331,7 @@ export class JotAuth<TClaims = JwtPayload> {
     if ('problem' in result) return result.problem;
     if (how.from === 'other-tab' && tokens.version !== undefined)
       this.version = Math.max(this.version, tokens.version - 1);
-    this.set(result, how.from !== 'other-tab');
+    this.set(result, how.from !== 'other-tab', how.from === 'refresh');
     if (how.from === 'other-tab' && !prev) this.eventSubject.next({ type: 'login', source: 'other-tab' });
     return result;
   }

@@ -507,13 +507,33 @@ describe('proactive refresh and the clock', () => {
     const first = ctrl.expectOne('/refresh');
     document.dispatchEvent(new Event('visibilitychange'));
     window.dispatchEvent(new Event('online'));
-    expect(jest.getTimerCount()).toBe(0); // no 0 ms timer spinning until the refresh settles
+    // Only the refresh call's own 30 s timeout: no 0 ms timer spinning until the refresh settles.
+    expect(jest.getTimerCount()).toBe(1);
     first.flush(null, { status: 503, statusText: 'Service Unavailable' });
     expect(auth.isAuthenticated()).toBe(true);
     jest.advanceTimersByTime(4_900);
     ctrl.expectNone('/refresh');
     jest.advanceTimersByTime(200);
     ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({}, { expiresInSeconds: 20 }), refresh_token: 'r2' });
+  });
+
+  it('a refresh that never answers counts as a network failure after 30 s: the session is kept', () => {
+    const { http, ctrl, auth } = setup();
+    let held: unknown;
+    http.get('/api').subscribe({ error: () => undefined });
+    ctrl.expectOne('/api').flush(null, UNAUTHORIZED);
+    http.get('/api/held').subscribe({ error: (e: unknown) => (held = e) });
+    const hanging = ctrl.expectOne('/refresh');
+    jest.advanceTimersByTime(29_000);
+    expect(held).toBeUndefined();
+    jest.advanceTimersByTime(1_500);
+    expect(hanging.cancelled).toBe(true);
+    expect((held as JotError).code).toBe('refresh-failed');
+    expect(auth.isAuthenticated()).toBe(true);
+    http.get('/api/next').subscribe();
+    ctrl.expectOne('/api/next').flush(null, UNAUTHORIZED);
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ gen: 2 }), refresh_token: 'r2' });
+    ctrl.expectOne('/api/next').flush('ok');
   });
 
   it('re-checks expiry when the tab becomes visible again (timers are late after sleep)', () => {

@@ -1,6 +1,6 @@
 import { HttpClient, HttpContext, HttpErrorResponse, HttpXsrfTokenExtractor } from '@angular/common/http';
 import { inject } from '@angular/core';
-import { Observable, type Subscriber, type Subscription, finalize, throwError } from 'rxjs';
+import { Observable, type Subscriber, type Subscription, TimeoutError, finalize, throwError, timeout } from 'rxjs';
 
 import { JotError } from './errors';
 import { JOT_SKIP } from './context';
@@ -21,6 +21,12 @@ export interface JotRefreshOptions {
   /** XSRF header sent with a credentialed refresh to the API origin. Default `X-XSRF-TOKEN`. */
   xsrfHeaderName?: string;
 }
+
+/**
+ * A refresh that has not answered by then counts as a network failure: every request waits on it,
+ * and with cross-tab sync so does every tab's lock.
+ */
+const REFRESH_TIMEOUT_MS = 30_000;
 
 /** Default margin of the proactive refresh, in seconds. */
 export const JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS = 30;
@@ -87,11 +93,13 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
     if (token && host.allows(options.url)) {
       headers = { [options.xsrfHeaderName ?? 'X-XSRF-TOKEN']: token };
     }
-    return http.post<unknown>(options.url, body(refreshToken), {
-      context: new HttpContext().set(JOT_SKIP, true),
-      withCredentials: withCredentials || undefined,
-      headers,
-    });
+    return http
+      .post<unknown>(options.url, body(refreshToken), {
+        context: new HttpContext().set(JOT_SKIP, true),
+        withCredentials: withCredentials || undefined,
+        headers,
+      })
+      .pipe(timeout({ first: REFRESH_TIMEOUT_MS }));
   }
 
   function settle(subject: Flight, outcome: JotSession | JotError) {
@@ -104,7 +112,9 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
 
   function fail(subject: Flight, error: unknown, mine: number, rechecked = false) {
     if (mine !== epoch) return;
-    const transient = error instanceof HttpErrorResponse && (error.status === 0 || error.status >= 500);
+    const transient =
+      error instanceof TimeoutError ||
+      (error instanceof HttpErrorResponse && (error.status === 0 || error.status >= 500));
     const sync = host.sync();
     if (!transient && sync && !rechecked) {
       // Another tab may have stored a newer pair (a login, or a refresh whose message is not here
@@ -132,7 +142,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       'refresh-failed',
       ngDevMode
         ? transient
-          ? `the refresh call to ${options.url} failed (${error.status || 'network error'}); the session is kept and the next request tries again.`
+          ? `the refresh call to ${options.url} failed (${error instanceof HttpErrorResponse ? error.status || 'network error' : 'no answer in 30 s'}); the session is kept and the next request tries again.`
           : error instanceof JotError
             ? error.message.replace(/^ngx-jot: /, '')
             : `the refresh call to ${options.url} was rejected${error instanceof HttpErrorResponse ? ` (${error.status})` : ''}; the session has ended.`

@@ -76,7 +76,7 @@ export const JOT_REFRESHER = new InjectionToken<(host: JotHost) => JotRefresher>
 /** Cross-tab sync, made by `withCrossTabSync()` in JotAuth's injection context. */
 export interface JotCrossTab {
   /** Tells the other tabs of a change this tab made. */
-  publish(record: JotRecord | null): void;
+  publish(record: JotRecord | null, refreshed?: boolean): void;
   /** Runs `fn` while holding the origin-wide refresh lock; `fn` first re-reads the shared record. */
   exclusive<T>(fn: (shared: JotRecord | null) => Promise<T>): Promise<T>;
 }
