@@ -164,6 +164,24 @@ describe('withCrossTabSync', () => {
     expect(pairOf(b)).toEqual(pairOf(a));
   });
 
+  it('a logout that a refreshing tab did not hear is not undone by its refresh', async () => {
+    const [a, b] = [open(), open()];
+    await settle();
+    a.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    server.latency.set('/refresh', 500);
+    b.auth.refresh().subscribe({ error: () => undefined });
+    await jest.advanceTimersByTimeAsync(100);
+    b.tab.deaf = true; // B misses A's logout message; only the shared store tells
+    a.auth.logout();
+    await jest.advanceTimersByTimeAsync(600);
+    b.tab.deaf = false;
+    await settle(3000);
+    expect(a.auth.isAuthenticated()).toBe(false);
+    expect(b.auth.isAuthenticated()).toBe(false);
+    expect(a.events.map((e) => e.type)).toEqual(['login', 'logout']);
+  });
+
   it('"remember me" travels with the session: whichever tab refreshes keeps it in local storage', async () => {
     const [a, b] = [open(), open()];
     await settle();

@@ -93,9 +93,17 @@ type Message = ({ type: 'state' } & Entry) | { type: 'hello'; by: string };
 /** Where the shared entry lives: IndexedDB, or localStorage without it. */
 interface SharedStore {
   read(): Promise<Entry | null>;
-  /** Resolves once committed; keeps a newer entry already there. */
-  write(entry: Entry): Promise<void>;
+  /**
+   * Resolves once committed; keeps a newer entry already there. With `since`, writes only if no
+   * other tab stored a state newer than `since`, and resolves with that state instead.
+   */
+  write(entry: Entry, since?: Entry): Promise<Entry | null>;
   close(): void;
+}
+
+/** Another tab's state stored after `since`: it wins over an entry based on `since`. */
+function overtaken(current: Entry | null, since: Entry | undefined, entry: Entry): Entry | null {
+  return since && current && current.by !== entry.by && newer(current, since) ? current : null;
 }
 
 /** Runs `fn` holding the origin-wide refresh lock. `fn` never rejects. */
@@ -132,7 +140,7 @@ export function createCrossTab(host: JotHost): JotCrossTab {
   const Channel = probe(() => win.BroadcastChannel);
   const backup = localSharedStore(local);
   const store = idb ? idbSharedStore(idb, backup) : backup;
-  const lease = leaseMutex(local, id);
+  const lease = leaseMutex(local, id, () => !destroyed);
   const mutex = locks ? webLockMutex(locks, lease) : lease;
   const warned = new Set<string>();
 
@@ -167,7 +175,7 @@ export function createCrossTab(host: JotHost): JotCrossTab {
       zone.runOutsideAngular(() => store.read()),
       null,
     );
-  const write = (entry: Entry) => track(zone.runOutsideAngular(() => store.write(entry)));
+  const write = (entry: Entry) => track(zone.runOutsideAngular(() => store.write(entry)).then(noop));
   const flushed = () => bounded(writes.then(noop), undefined);
 
   const wire = zone.runOutsideAngular(() =>
@@ -263,6 +271,27 @@ export function createCrossTab(host: JotHost): JotCrossTab {
     // announced (it would outrank that state), and drain() applies the other state here too.
     if (refreshed && hold && !hold.over && deferred?.record) return;
     const entry: Entry = { version: tick(), by: id, record: record && pairOf(record) };
+    if (refreshed && record && hold && !hold.over) {
+      // A logout or login elsewhere may have been stored while the refresh was on the wire, with
+      // its message lost (BroadcastChannel is not reliable around the lock): the refreshed pair is
+      // stored only if nothing newer than the state it refreshed was, and announced only then.
+      const since = known;
+      known = entry;
+      // Bounded: a store that never answers must not swallow the announcement (the others would
+      // then refresh with a spent token); it goes out before this tab's lock is released.
+      track(
+        bounded(
+          zone.runOutsideAngular(() => store.write(entry, since)),
+          null,
+        ).then((winner) =>
+          zone.run(() => {
+            if (winner) apply(winner);
+            else wire.post({ type: 'state', ...entry });
+          }),
+        ),
+      );
+      return;
+    }
     known = entry;
     // The session ended here: a refresh under the lock is void; the lock goes once this is stored.
     if (!record) hold?.end();
@@ -316,6 +345,8 @@ export function createCrossTab(host: JotHost): JotCrossTab {
 
   /** Reads the shared state (what this tab wrote last included) and runs `fn` with it. */
   async function underLock<T>(fn: (shared: JotRecord | null) => Promise<T>): Promise<T> {
+    // Granted after the app was closed: nothing to read (and no database to reopen).
+    if (destroyed) return fn(null);
     await flushed();
     const stored = await read();
     const best = newest(stored, deferred);
@@ -454,8 +485,13 @@ function newHold(): Hold {
 function idbSharedStore(idb: IDBFactory, backup: SharedStore): SharedStore {
   let db: Promise<IDBDatabase> | null = null;
   let broken = false;
+  let closed = false;
   const open = () =>
     (db ??= new Promise<IDBDatabase>((resolve, reject) => {
+      if (closed) {
+        reject(new Error('closed'));
+        return;
+      }
       const request = idb.open(DB_NAME, 1);
       request.onupgradeneeded = () => request.result.createObjectStore(DB_STORE);
       request.onsuccess = () => {
@@ -500,20 +536,24 @@ function idbSharedStore(idb: IDBFactory, backup: SharedStore): SharedStore {
           }),
         () => backup.read(),
       ),
-    write: (entry) =>
+    write: (entry, since) =>
       guarded(
         () =>
-          run<undefined>('readwrite', (os) => {
+          run<Entry | null>('readwrite', (os, report) => {
             // Read and write in one transaction: a newer entry another tab committed stays.
+            report(null);
             const get = os.get(DB_KEY);
             get.onsuccess = () => {
               const current = asEntry(get.result);
-              if (!current || !newer(current, entry)) os.put(entry, DB_KEY);
+              const winner = overtaken(current, since, entry);
+              if (winner) report(winner);
+              else if (!current || !newer(current, entry)) os.put(entry, DB_KEY);
             };
           }),
-        () => backup.write(entry),
+        () => backup.write(entry, since),
       ),
     close: () => {
+      closed = true;
       void db?.then((conn) => conn.close(), noop);
       db = null;
     },
@@ -528,9 +568,11 @@ function localSharedStore(local: () => Storage): SharedStore {
     // eslint-disable-next-line @typescript-eslint/require-await -- see above.
     read: async () => read(),
     // eslint-disable-next-line @typescript-eslint/require-await -- see above.
-    write: async (entry) => {
+    write: async (entry, since) => {
       const current = read();
-      if (!current || !newer(current, entry)) local().setItem(SHARED_KEY, JSON.stringify(entry));
+      const winner = overtaken(current, since, entry);
+      if (!winner && (!current || !newer(current, entry))) local().setItem(SHARED_KEY, JSON.stringify(entry));
+      return winner;
     },
     close: noop,
   };
@@ -555,7 +597,7 @@ function webLockMutex(locks: LockManager, fallback: Mutex): Mutex {
 }
 
 /** A lease in localStorage: claimed, re-read after a pause (the last writer wins), renewed while held. */
-function leaseMutex(local: () => Storage, id: string): Mutex {
+function leaseMutex(local: () => Storage, id: string, alive: () => boolean): Mutex {
   const read = (): { owner: string; until: number } | null => {
     try {
       const lease: unknown = JSON.parse(local().getItem(LEASE_KEY) ?? 'null');
@@ -566,8 +608,17 @@ function leaseMutex(local: () => Storage, id: string): Mutex {
     }
   };
   const claim = () => local().setItem(LEASE_KEY, JSON.stringify({ owner: id, until: Date.now() + LEASE_MS }));
-  return async <T>(fn: () => Promise<T>) => {
+  /** One hold at a time within this tab too: the lease names the tab, not the call. */
+  let chain: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>) => {
+    const run = chain.then(() => hold(fn));
+    chain = run.catch(noop);
+    return run;
+  };
+  async function hold<T>(fn: () => Promise<T>): Promise<T> {
     for (;;) {
+      // A closed app stops polling; its work (the refresher's, already cancelled) just runs out.
+      if (!alive()) return fn();
       const lease = read();
       if (!lease || lease.owner === id || lease.until <= Date.now()) {
         try {
@@ -598,7 +649,7 @@ function leaseMutex(local: () => Storage, id: string): Mutex {
         // It expires on its own.
       }
     }
-  };
+  }
 }
 
 function channelWire(Channel: typeof BroadcastChannel, receive: (data: unknown) => void): Wire {
