@@ -26,6 +26,14 @@ describe('withCrossTabSync', () => {
     return r && { accessToken: r.accessToken, refreshToken: r.refreshToken };
   };
   const logouts = (app: TabApp) => app.events.filter((e) => e.type === 'logout');
+  /** Two tabs, logged in as ada in the first, with every message delivered. */
+  const twoTabsAsAda = async () => {
+    const tabs = [open(), open()] as const;
+    await settle();
+    tabs[0].auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    return tabs;
+  };
 
   beforeEach(() => {
     jest.useFakeTimers({ doNotFake: ['queueMicrotask', 'nextTick'] });
@@ -130,10 +138,7 @@ describe('withCrossTabSync', () => {
   });
 
   it('login in one tab reaches the open tabs, and a tab opened later asks them', async () => {
-    const [a, b] = [open(), open()];
-    await settle();
-    a.auth.login({ username: 'ada' }).subscribe();
-    await settle();
+    const [a, b] = await twoTabsAsAda();
     expect(b.auth.claims()?.name).toBe('Ada');
     expect(b.events).toEqual([{ type: 'login', source: 'other-tab' }]);
 
@@ -150,10 +155,7 @@ describe('withCrossTabSync', () => {
       (a: TabApp) => a.auth.setTokens({ accessToken: fakeJwt({ sub: 'bob', name: 'Bob' }), refreshToken: 'sso-r' }),
     ],
   ])('a %s in one tab while another refreshes the old session wins in both', async (_what, signIn) => {
-    const [a, b] = [open(), open()];
-    await settle();
-    a.auth.login({ username: 'ada' }).subscribe();
-    await settle();
+    const [a, b] = await twoTabsAsAda();
     server.latency.set('/refresh', 500);
     b.auth.refresh().subscribe({ error: () => undefined });
     await jest.advanceTimersByTimeAsync(100);
@@ -165,10 +167,7 @@ describe('withCrossTabSync', () => {
   });
 
   it('a logout that a refreshing tab did not hear is not undone by its refresh', async () => {
-    const [a, b] = [open(), open()];
-    await settle();
-    a.auth.login({ username: 'ada' }).subscribe();
-    await settle();
+    const [a, b] = await twoTabsAsAda();
     server.latency.set('/refresh', 500);
     b.auth.refresh().subscribe({ error: () => undefined });
     await jest.advanceTimersByTimeAsync(100);
@@ -216,10 +215,7 @@ describe('withCrossTabSync', () => {
   });
 
   it('ignores stale, repeated and malformed messages', async () => {
-    const [a, b] = [open(), open()];
-    await settle();
-    a.auth.login({ username: 'ada' }).subscribe();
-    await settle();
+    const [a, b] = await twoTabsAsAda();
     const loginMessage = origin.channels.postsBy(a.tab.name).find((m) => (m as { record?: unknown }).record) as Record<
       string,
       unknown
@@ -249,10 +245,7 @@ describe('withCrossTabSync', () => {
 
   it('passes on a refresh that returned a byte-identical access token (the refresh token tells)', async () => {
     server.sameAccessToken = true;
-    const [a, b] = [open(), open()];
-    await settle();
-    a.auth.login({ username: 'ada' }).subscribe();
-    await settle();
+    const [a, b] = await twoTabsAsAda();
     const before = pairOf(b);
     a.auth.refresh().subscribe();
     await settle();
@@ -308,10 +301,7 @@ describe('withCrossTabSync', () => {
   });
 
   it('a database that never answers does not keep the lock: the refresh still happens once', async () => {
-    const [a, b] = [open(), open()];
-    await settle();
-    a.auth.login({ username: 'ada' }).subscribe();
-    await settle();
+    const [a, b] = await twoTabsAsAda();
     origin.indexedDB.hang = true;
     await jest.advanceTimersByTimeAsync(30_000);
     await settle(20_000);
@@ -321,10 +311,7 @@ describe('withCrossTabSync', () => {
   });
 
   it('a failed refresh looks at the shared store before it ends the session: a login elsewhere meanwhile survives', async () => {
-    const [a, b] = [open(), open()];
-    await settle();
-    a.auth.login({ username: 'ada' }).subscribe();
-    await settle();
+    const [a, b] = await twoTabsAsAda();
     server.revokeAll(); // the old session is dead on the server
     server.latency.set('/refresh', 500);
 
@@ -342,10 +329,7 @@ describe('withCrossTabSync', () => {
   });
 
   it('a refresh rejected with no newer pair anywhere ends the session in every tab', async () => {
-    const [a, b] = [open(), open()];
-    await settle();
-    a.auth.login({ username: 'ada' }).subscribe();
-    await settle();
+    const [a, b] = await twoTabsAsAda();
     server.revokeAll();
     a.auth.refresh().subscribe({ error: noop });
     await settle();
@@ -354,10 +338,7 @@ describe('withCrossTabSync', () => {
   });
 
   it('a logout elsewhere during a refresh ends it here and releases the lock', async () => {
-    const [a, b] = [open(), open()];
-    await settle();
-    a.auth.login({ username: 'ada' }).subscribe();
-    await settle();
+    const [a, b] = await twoTabsAsAda();
     server.latency.set('/refresh', 1000);
     let failure: unknown;
     a.auth.refresh().subscribe({ error: (e) => (failure = e) });
