@@ -26,6 +26,17 @@ describe('withCrossTabSync', () => {
     return r && { accessToken: r.accessToken, refreshToken: r.refreshToken };
   };
   const logouts = (app: TabApp) => app.events.filter((e) => e.type === 'logout');
+  /** A tab logged in as ada, and its duplicate (a copy of its sessionStorage). */
+  const tabAndTwin = async () => {
+    const a = open();
+    await settle();
+    a.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    const twin = openApp(origin.duplicate(a.tab), server);
+    apps.push(twin);
+    await settle();
+    return [a, twin] as const;
+  };
   /** Two tabs, logged in as ada in the first, with every message delivered. */
   const twoTabsAsAda = async () => {
     const tabs = [open(), open()] as const;
@@ -259,13 +270,7 @@ describe('withCrossTabSync', () => {
   });
 
   it('a duplicated tab shares one refresh with its twin', async () => {
-    const a = open();
-    await settle();
-    a.auth.login({ username: 'ada' }).subscribe();
-    await settle();
-    const twin = openApp(origin.duplicate(a.tab), server);
-    apps.push(twin);
-    await settle();
+    const [a, twin] = await tabAndTwin();
     expect(twin.events).toEqual([]); // restored from the copied sessionStorage, not adopted
     expect(pairOf(twin)).toEqual(pairOf(a));
 
@@ -277,13 +282,7 @@ describe('withCrossTabSync', () => {
   });
 
   it("a duplicated tab that missed its twin's refresh takes the rotated pair from IndexedDB instead of spending its copy", async () => {
-    const a = open();
-    await settle();
-    a.auth.login({ username: 'ada' }).subscribe();
-    await settle();
-    const twin = openApp(origin.duplicate(a.tab), server);
-    apps.push(twin);
-    await settle();
+    const [a, twin] = await tabAndTwin();
     const copied = pairOf(twin);
 
     twin.tab.deaf = true; // drops every message (FINDINGS: a tab right after the lock often has not got it yet)

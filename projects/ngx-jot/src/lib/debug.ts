@@ -27,19 +27,14 @@ export function withJotDebug(): JotFeature<JotFeatureKind.Debug> {
               useFactory: () => {
                 const config = inject(JOT_CONFIG);
                 const doc = inject(DOCUMENT, { optional: true });
-                return (req: HttpRequest<unknown>, verdict: JotVerdict) => {
+                return (req: HttpRequest<unknown>, verdict: JotVerdict, excludedBy?: string | RegExp) => {
                   const why: Record<JotVerdict, () => string> = {
                     attached: () => 'token attached',
                     skip: () => 'not attached: JOT_SKIP set',
                     'header-set': () => `not attached: the request already has a ${config.headerName} header`,
                     'no-token': () => 'not attached: no token yet',
                     expired: () => 'not attached: the token expired and cannot be refreshed',
-                    excluded: () => {
-                      const hit = config.excludedUrls.find((e) =>
-                        typeof e === 'string' ? req.url.startsWith(e) : e.test(req.url),
-                      );
-                      return `not attached: excluded by ${String(hit ?? 'excludedUrls')}`;
-                    },
+                    excluded: () => `not attached: excluded by ${String(excludedBy ?? 'excludedUrls')}`,
                     origin: () =>
                       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- location is null for a document that is not fully active (HTML spec), though typed `Location`.
                       `not attached: origin ${originOf(req.url, doc?.location?.href) ?? '(unparsable URL)'} not in allowedOrigins ` +

@@ -1,5 +1,5 @@
 import { DOCUMENT, isPlatformBrowser } from '@angular/common';
-import { HttpClient, HttpContext, type HttpRequest } from '@angular/common/http';
+import { HttpClient, HttpContext } from '@angular/common/http';
 import {
   DestroyRef,
   Injectable,
@@ -30,7 +30,7 @@ import {
   type JotCrossTab,
   type JotHost,
   type JotRefresher,
-  type JotVerdict,
+  type JotDebugLog,
 } from './tokens';
 
 /** What `JotAuth.events` emits. */
@@ -80,7 +80,7 @@ export interface JotLogoutOptions {
 export interface JotInternals extends JotHost {
   readonly policy: OriginPolicy;
   readonly refresher: JotRefresher | null;
-  readonly debug: ((req: HttpRequest<unknown>, verdict: JotVerdict) => void) | null;
+  readonly debug: JotDebugLog | null;
   /** Set while an async store is being read; requests wait for it. */
   restoring: Promise<void> | null;
   /** Installed by the guards: is the route now shown protected by one of them? */
@@ -216,10 +216,7 @@ export class JotAuth<TClaims = JwtPayload> {
               : '',
           );
         }
-        // A refresh still running belongs to the session before this one: never apply it.
-        this.ɵ.refresher?.cancel();
-        this.set(result, true);
-        this.eventSubject.next({ type: 'login', source: 'user' });
+        this.begin(result, 'user');
         return result.claims as TClaims;
       }),
     );
@@ -271,9 +268,15 @@ export class JotAuth<TClaims = JwtPayload> {
       this.end('user', true);
       return;
     }
+    this.begin(result, 'set-tokens');
+  }
+
+  /** A new session from this tab (login, setTokens). */
+  private begin(session: JotSession, source: 'user' | 'set-tokens'): void {
+    // A refresh still running belongs to the session before this one: never apply it.
     this.ɵ.refresher?.cancel();
-    this.set(result, true);
-    this.eventSubject.next({ type: 'login', source: 'set-tokens' });
+    this.set(session, true);
+    this.eventSubject.next({ type: 'login', source });
   }
 
   // ---- internals ----

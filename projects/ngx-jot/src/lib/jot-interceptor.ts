@@ -33,8 +33,9 @@ export const jotInterceptor: HttpInterceptorFn = (req, next) => {
     jot.debug?.(req, 'origin');
     return next(req);
   }
-  if (jot.config.excludedUrls.length && policy.excludedBy(req.url) !== undefined) {
-    jot.debug?.(req, 'excluded');
+  const excludedBy = jot.config.excludedUrls.length ? policy.excludedBy(req.url) : undefined;
+  if (excludedBy !== undefined) {
+    jot.debug?.(req, 'excluded', excludedBy);
     return next(req);
   }
   if (req.headers.has(jot.config.headerName)) {

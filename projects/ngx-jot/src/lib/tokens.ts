@@ -26,10 +26,11 @@ export const JOT_STORAGE = new InjectionToken<JotStorage>(ngDevMode ? 'JOT_STORA
 /** Why the interceptor did or did not attach the token (read by `withJotDebug()`). */
 export type JotVerdict = 'attached' | 'skip' | 'excluded' | 'origin' | 'no-token' | 'expired' | 'header-set';
 
+/** The per-request log of `withJotDebug()`; `excludedBy` is the `excludedUrls` entry that matched. */
+export type JotDebugLog = (req: HttpRequest<unknown>, verdict: JotVerdict, excludedBy?: string | RegExp) => void;
+
 /** The per-request log of `withJotDebug()`. */
-export const JOT_DEBUG = new InjectionToken<(req: HttpRequest<unknown>, verdict: JotVerdict) => void>(
-  ngDevMode ? 'JOT_DEBUG' : '',
-);
+export const JOT_DEBUG = new InjectionToken<JotDebugLog>(ngDevMode ? 'JOT_DEBUG' : '');
 
 /** The refresh engine, made by `withRefresh()` in JotAuth's injection context. */
 export interface JotRefresher {
