@@ -11,6 +11,10 @@
  * 4. publint (strict: warnings fail too) and @arethetypeswrong/cli with the `esm-only` profile:
  *    Angular packages are ESM-only (`"type": "module"`, no `require` condition), like @angular/core,
  *    so `require()` and node10 resolution (no nested testing/package.json) are out of scope.
+ * 5. The FESMs (comments stripped by scripts/strip-fesm-comments.mjs): no comment left but pure
+ *    annotations, legal comments and `//# sourceMappingURL=`; the source map sends known
+ *    declarations (`class JotAuth`, `function provideJot`, `const jotInterceptor`, ...) to their
+ *    TypeScript file, at a line of its `sourcesContent` that has the name at the mapped column.
  *
  * Exits non-zero with a list of what is wrong.
  */
@@ -19,6 +23,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
+import { parse } from 'acorn';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 
@@ -131,13 +137,78 @@ const types = run(
 );
 if (types.status !== 0) problems.push(`@arethetypeswrong/cli failed:\n${types.stdout}${types.stderr}`);
 
+// ---- the FESMs: comments and source maps ----
+
+/** Declarations in each FESM, and the TypeScript file each must map back to. */
+const declarations = {
+  'ngx-jot.mjs': [
+    ['class JotAuth', 'src/lib/jot-auth.ts'],
+    ['class JotError', 'src/lib/errors.ts'],
+    ['function provideJot', 'src/lib/provide-jot.ts'],
+    ['const jotInterceptor', 'src/lib/jot-interceptor.ts'],
+  ],
+  'ngx-jot-testing.mjs': [['class JotTestingController', 'testing/src/provide-jot-testing.ts']],
+};
+for (const [name, decls] of Object.entries(declarations)) {
+  const file = `fesm2022/${name}`;
+  const code = readFileSync(join(dist, file), 'utf8');
+  const comments = [];
+  parse(code, { ecmaVersion: 'latest', sourceType: 'module', onComment: comments });
+  for (const { type, value, start } of comments) {
+    const kept =
+      (type === 'Block' && /^\s*[#@]__(PURE|NO_SIDE_EFFECTS)__\s*$/.test(value)) ||
+      value.startsWith('!') ||
+      /@license|@preserve/.test(value) ||
+      (type === 'Line' && /^[#@] sourceMappingURL=/.test(value));
+    if (!kept) {
+      const text = (type === 'Line' ? `//${value}` : `/*${value}*/`).slice(0, 60).replace(/\s+/g, ' ');
+      problems.push(
+        `${file} has a comment at offset ${start} (${text}); scripts/strip-fesm-comments.mjs removes them.`,
+      );
+    }
+  }
+  if (!code.trimEnd().endsWith(`//# sourceMappingURL=${name}.map`)) {
+    problems.push(`${file} does not end with //# sourceMappingURL=${name}.map.`);
+  }
+
+  const map = JSON.parse(readFileSync(join(dist, `${file}.map`), 'utf8'));
+  const sourceless = map.sources.filter((s, i) => !s.endsWith('.ts') || !map.sourcesContent?.[i]);
+  if (sourceless.length) {
+    problems.push(
+      `${file}.map: sources must be TypeScript files with their sourcesContent; not ${sourceless.join(', ')}.`,
+    );
+  }
+  const trace = new TraceMap(map);
+  for (const [declaration, tsFile] of decls) {
+    const at = new RegExp(`^${declaration}\\b`, 'm').exec(code)?.index;
+    if (at === undefined) {
+      problems.push(`${file} has no line starting with \`${declaration}\`.`);
+      continue;
+    }
+    const identifier = declaration.split(' ')[1];
+    const lines = code.slice(0, at + declaration.length - identifier.length).split('\n');
+    const generated = { line: lines.length, column: lines.at(-1).length };
+    const { source, line, column } = originalPositionFor(trace, generated);
+    const tsLine = source && map.sourcesContent?.[map.sources.indexOf(source)]?.split('\n')[line - 1];
+    if (!source?.endsWith(`/projects/ngx-jot/${tsFile}`) || !tsLine?.startsWith(identifier, column)) {
+      problems.push(
+        `${file}.map sends ${identifier} (${generated.line}:${generated.column}) to ${source}:${line}:${column} ` +
+          `(${JSON.stringify(tsLine?.trim())}), not to ${identifier} in projects/ngx-jot/${tsFile}.`,
+      );
+    }
+  }
+}
+
 // ---- verdict ----
 
 if (problems.length) {
   console.error(`check-package: dist/ngx-jot is not fit to publish:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   process.exit(1);
 }
-console.log(`check-package: ok — ${files.length} files (${files.join(', ')}); publint and attw (esm-only) clean.`);
+console.log(
+  `check-package: ok — ${files.length} files (${files.join(', ')}); publint and attw (esm-only) clean; ` +
+    'FESMs without comments, their source maps lead to the TypeScript.',
+);
 
 // ---- helpers ----
 
