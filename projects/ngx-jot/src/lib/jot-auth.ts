@@ -19,7 +19,7 @@ import type { JotLogoutReason, JotTokens, ResolvedJotConfig } from './config';
 import { JOT_SKIP } from './context';
 import { JotError, configError, warnOnce } from './errors';
 import { OriginPolicy } from './origin-policy';
-import { isPromise, type JotRecord } from './storage';
+import { isPromise, type JotRecord, type JotStorage } from './storage';
 import { toSession, type JotSession } from './token';
 import {
   JOT_CONFIG,
@@ -108,32 +108,32 @@ const RETRY_MS = 5_000;
  */
 @Injectable({ providedIn: 'root' })
 export class JotAuth<TClaims = JwtPayload> {
-  private readonly config: ResolvedJotConfig = inject(JOT_CONFIG);
-  private readonly storage = inject(JOT_STORAGE);
-  private readonly http = inject(HttpClient, { optional: true });
-  private readonly injector = inject(Injector);
-  private readonly zone = inject(NgZone);
-  private readonly browser = isPlatformBrowser(inject(PLATFORM_ID));
-  private readonly doc = inject(DOCUMENT, { optional: true });
-  private readonly session = signal<JotSession | null>(null);
-  private readonly eventSubject = new Subject<JotEvent>();
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private version = 0;
-  private crossTab: JotCrossTab | null = null;
+  readonly #config: ResolvedJotConfig = inject(JOT_CONFIG);
+  readonly #storage = inject(JOT_STORAGE);
+  readonly #http = inject(HttpClient, { optional: true });
+  readonly #injector = inject(Injector);
+  readonly #zone = inject(NgZone);
+  readonly #browser = isPlatformBrowser(inject(PLATFORM_ID));
+  readonly #doc = inject(DOCUMENT, { optional: true });
+  readonly #session = signal<JotSession | null>(null);
+  readonly #eventSubject = new Subject<JotEvent>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #version = 0;
+  #crossTab: JotCrossTab | null = null;
 
   /** The current access token, or null. */
-  readonly token: Signal<string | null> = computed(() => this.session()?.accessToken ?? null);
+  readonly token: Signal<string | null> = computed(() => this.#session()?.accessToken ?? null);
   /** The decoded payload of the current token, or null. */
-  readonly claims: Signal<TClaims | null> = computed(() => (this.session()?.claims as TClaims | undefined) ?? null);
+  readonly claims: Signal<TClaims | null> = computed(() => (this.#session()?.claims as TClaims | undefined) ?? null);
   /** A well-formed token is held that is not expired, or can be refreshed. */
-  readonly isAuthenticated: Signal<boolean> = computed(() => this.session() !== null);
+  readonly isAuthenticated: Signal<boolean> = computed(() => this.#session() !== null);
   /** When the token expires (its `exp`, on this device's clock), or null. */
   readonly expiresAt: Signal<Date | null> = computed(() => {
-    const at = this.session()?.expiresAt;
+    const at = this.#session()?.expiresAt;
     return at == null ? null : new Date(at);
   });
   /** `login`, `logout` (with its reason), `refresh-start`, `refresh-success`, `refresh-failure`. */
-  readonly events: Observable<JotEvent> = this.eventSubject.asObservable();
+  readonly events: Observable<JotEvent> = this.#eventSubject.asObservable();
 
   /** @internal */
   readonly ɵ: JotInternals;
@@ -142,50 +142,50 @@ export class JotAuth<TClaims = JwtPayload> {
     const refresherFactory = inject(JOT_REFRESHER, { optional: true });
     const crossTabFactory = inject(JOT_CROSS_TAB, { optional: true });
     const internals: JotInternals = {
-      config: this.config,
-      policy: new OriginPolicy(this.config, this.doc),
+      config: this.#config,
+      policy: new OriginPolicy(this.#config, this.#doc),
       refresher: null,
       debug: inject(JOT_DEBUG, { optional: true }),
       restoring: null,
       isGuarded: null,
       warned: new Set(),
-      session: () => this.session(),
-      record: () => this.recordOf(this.session()),
+      session: () => this.#session(),
+      record: () => this.#recordOf(this.#session()),
       allows: (url) => internals.policy.allowsOrigin(url),
-      sync: () => this.crossTab,
-      adopt: (tokens, how) => this.adopt(tokens, how),
-      end: (reason, opts) => this.end(reason, opts?.broadcast ?? true),
-      emit: (event) => this.eventSubject.next(event),
+      sync: () => this.#crossTab,
+      adopt: (tokens, how) => this.#adopt(tokens, how),
+      end: (reason, opts) => this.#end(reason, opts?.broadcast ?? true),
+      emit: (event) => this.#eventSubject.next(event),
       canRefresh: (s) => {
         const r = this.ɵ.refresher;
         return !!r && (s.refreshToken !== null || r.withCredentials);
       },
-      check: () => this.onDue(),
+      check: () => this.#onDue(),
     };
     this.ɵ = internals;
     (internals as { refresher: JotRefresher | null }).refresher = refresherFactory?.(internals) ?? null;
-    if (this.browser) this.crossTab = crossTabFactory?.(internals) ?? null;
+    if (this.#browser) this.#crossTab = crossTabFactory?.(internals) ?? null;
 
-    this.restore();
+    this.#restore();
 
-    if (this.browser && this.doc) {
+    if (this.#browser && this.#doc) {
       // Timers are late or frozen after sleep: re-judge the token when the tab comes back.
-      const win = this.doc.defaultView;
-      const recheck = () => this.onDue();
-      const visible = () => this.doc?.visibilityState === 'visible' && recheck();
-      this.zone.runOutsideAngular(() => {
-        this.doc?.addEventListener('visibilitychange', visible);
+      const win = this.#doc.defaultView;
+      const recheck = () => this.#onDue();
+      const visible = () => this.#doc?.visibilityState === 'visible' && recheck();
+      this.#zone.runOutsideAngular(() => {
+        this.#doc?.addEventListener('visibilitychange', visible);
         win?.addEventListener('online', recheck);
       });
       inject(DestroyRef).onDestroy(() => {
-        this.doc?.removeEventListener('visibilitychange', visible);
+        this.#doc?.removeEventListener('visibilitychange', visible);
         win?.removeEventListener('online', recheck);
       });
     }
     inject(DestroyRef).onDestroy(() => {
-      clearTimeout(this.timer);
+      clearTimeout(this.#timer);
       this.ɵ.refresher?.cancel(true);
-      this.eventSubject.complete();
+      this.#eventSubject.complete();
     });
   }
 
@@ -195,28 +195,28 @@ export class JotAuth<TClaims = JwtPayload> {
    */
   login(credentials: object, options: JotLoginOptions = {}): Observable<TClaims> {
     return defer(() => {
-      const http = this.requireHttp('login()');
-      return http.post<unknown>(this.config.loginUrl, credentials, {
+      const http = this.#requireHttp('login()');
+      return http.post<unknown>(this.#config.loginUrl, credentials, {
         context: new HttpContext().set(JOT_SKIP, true),
         // A cookie-held refresh token is set by the login response: it must be a credentialed call.
         withCredentials: this.ɵ.refresher?.withCredentials || undefined,
       });
     }).pipe(
       map((body) => {
-        const tokens = this.config.readTokens(body);
-        const result = tokens ? toSession(tokens, this.timing(), { fresh: true, remember: options.remember }) : null;
+        const tokens = this.#config.readTokens(body);
+        const result = tokens ? toSession(tokens, this.#timing(), { fresh: true, remember: options.remember }) : null;
         if (!result || 'problem' in result) {
           throw new JotError(
             'invalid-token-response',
             ngDevMode
-              ? `the login response from ${this.config.loginUrl} holds no usable token` +
+              ? `the login response from ${this.#config.loginUrl} holds no usable token` +
                   (result ? ` (${result.problem})` : '') +
                   `. Expected { access_token, refresh_token }, { accessToken, refreshToken } or { token }; ` +
                   `map other shapes with the readTokens option of provideJot().`
               : '',
           );
         }
-        this.begin(result, 'user');
+        this.#begin(result, 'user');
         return result.claims as TClaims;
       }),
     );
@@ -227,19 +227,19 @@ export class JotAuth<TClaims = JwtPayload> {
    * `logoutUrl` best-effort. With `redirect`, navigates to `loginRoute`.
    */
   logout(options: JotLogoutOptions = {}): void {
-    const session = this.session();
-    const url = this.config.logoutUrl;
-    if (session && url && this.http) {
+    const session = this.#session();
+    const url = this.#config.logoutUrl;
+    if (session && url && this.#http) {
       const r = this.ɵ.refresher;
       const body = r ? r.body(session.refreshToken) : { refresh_token: session.refreshToken };
-      this.http
+      this.#http
         .post(url, body, {
           context: new HttpContext().set(JOT_SKIP, true),
           withCredentials: r?.withCredentials || undefined,
         })
         .subscribe({ error: () => undefined });
     }
-    this.end(options.reason ?? 'user', true, !!options.redirect);
+    this.#end(options.reason ?? 'user', true, !!options.redirect);
   }
 
   /** Single-flight refresh: every caller during one refresh shares that one request. */
@@ -258,74 +258,74 @@ export class JotAuth<TClaims = JwtPayload> {
   /** Adopts tokens obtained elsewhere (SSO, a native shell); `null` ends the session. */
   setTokens(tokens: JotTokens | null): void {
     if (!tokens) {
-      this.end('user', true);
+      this.#end('user', true);
       return;
     }
-    const result = toSession(tokens, this.timing(), { fresh: false });
+    const result = toSession(tokens, this.#timing(), { fresh: false });
     if ('problem' in result) {
       if (typeof ngDevMode === 'undefined' || ngDevMode)
         warnOnce(this.ɵ.warned, `setTokens() got a malformed token (${result.problem}); the session is ended instead.`);
-      this.end('user', true);
+      this.#end('user', true);
       return;
     }
-    this.begin(result, 'set-tokens');
+    this.#begin(result, 'set-tokens');
   }
 
   /** A new session from this tab (login, setTokens). */
-  private begin(session: JotSession, source: 'user' | 'set-tokens'): void {
+  #begin(session: JotSession, source: 'user' | 'set-tokens'): void {
     // A refresh still running belongs to the session before this one: never apply it.
     this.ɵ.refresher?.cancel();
-    this.set(session, true);
-    this.eventSubject.next({ type: 'login', source });
+    this.#set(session, true);
+    this.#eventSubject.next({ type: 'login', source });
   }
 
   // ---- internals ----
 
-  private requireHttp(what: string): HttpClient {
-    if (!this.http) {
+  #requireHttp(what: string): HttpClient {
+    if (!this.#http) {
       throw configError(
         ngDevMode
           ? `${what} needs HttpClient: add provideHttpClient(withInterceptors([jotInterceptor])) to your providers.`
           : '',
       );
     }
-    return this.http;
+    return this.#http;
   }
 
-  private timing() {
-    return { leewayMs: this.config.leewayMs, refreshBeforeMs: this.ɵ.refresher?.refreshBeforeMs ?? 30_000 };
+  #timing() {
+    return { leewayMs: this.#config.leewayMs, refreshBeforeMs: this.ɵ.refresher?.refreshBeforeMs ?? 30_000 };
   }
 
-  private recordOf(s: JotSession | null): JotRecord | null {
+  #recordOf(s: JotSession | null): JotRecord | null {
     return (
       s && {
         accessToken: s.accessToken,
         refreshToken: s.refreshToken,
         skew: s.skew,
-        version: this.version,
+        version: this.#version,
         remember: s.remember || undefined,
       }
     );
   }
 
   /** Applies a new session and writes it through synchronously (not in an effect). */
-  private set(session: JotSession, broadcast: boolean, refreshed = false): void {
-    this.version++;
-    this.session.set(session);
-    const record = this.recordOf(session);
-    this.storage.write(record, session.remember);
-    if (broadcast) this.crossTab?.publish(record, refreshed);
-    this.schedule();
+  #set(session: JotSession, broadcast: boolean, refreshed = false): void {
+    this.#version++;
+    this.#session.set(session);
+    const record = this.#recordOf(session);
+    this.#storage.write(record, session.remember);
+    if (broadcast) this.#crossTab?.publish(record, refreshed);
+    this.#schedule();
   }
 
-  private adopt(
+  #adopt(
     tokens: JotRecord,
     how: { fresh: boolean; remember?: boolean; from: 'refresh' | 'other-tab' },
   ): JotSession | string {
-    const prev = this.session();
+    const prev = this.#session();
     // A refresh response may omit the refresh token: the old one stays valid then.
     const refreshToken = tokens.refreshToken === undefined ? prev?.refreshToken : tokens.refreshToken;
-    const result = toSession({ ...tokens, refreshToken }, this.timing(), {
+    const result = toSession({ ...tokens, refreshToken }, this.#timing(), {
       fresh: how.fresh,
       skew: tokens.skew,
       // Another tab's session keeps its "remember me", so whichever tab refreshes stores it there.
@@ -333,58 +333,58 @@ export class JotAuth<TClaims = JwtPayload> {
     });
     if ('problem' in result) return result.problem;
     if (how.from === 'other-tab' && tokens.version !== undefined)
-      this.version = Math.max(this.version, tokens.version - 1);
-    this.set(result, how.from !== 'other-tab', how.from === 'refresh');
-    if (how.from === 'other-tab' && !prev) this.eventSubject.next({ type: 'login', source: 'other-tab' });
+      this.#version = Math.max(this.#version, tokens.version - 1);
+    this.#set(result, how.from !== 'other-tab', how.from === 'refresh');
+    if (how.from === 'other-tab' && !prev) this.#eventSubject.next({ type: 'login', source: 'other-tab' });
     return result;
   }
 
-  private end(reason: JotLogoutReason, broadcast: boolean, redirect = false): void {
-    const had = this.session() !== null;
-    clearTimeout(this.timer);
+  #end(reason: JotLogoutReason, broadcast: boolean, redirect = false): void {
+    const had = this.#session() !== null;
+    clearTimeout(this.#timer);
     this.ɵ.refresher?.cancel();
-    this.version++;
-    this.session.set(null);
-    this.storage.write(null);
-    if (broadcast) this.crossTab?.publish(null);
-    if (had) this.eventSubject.next({ type: 'logout', reason });
-    if (redirect || (had && reason !== 'user')) this.navigateToLogin(redirect);
+    this.#version++;
+    this.#session.set(null);
+    this.#storage.write(null);
+    if (broadcast) this.#crossTab?.publish(null);
+    if (had) this.#eventSubject.next({ type: 'logout', reason });
+    if (redirect || (had && reason !== 'user')) this.#navigateToLogin(redirect);
   }
 
-  private navigateToLogin(always: boolean): void {
-    const router = this.injector.get(Router, null);
+  #navigateToLogin(always: boolean): void {
+    const router = this.#injector.get(Router, null);
     if (!router) return;
     const guarded = this.ɵ.isGuarded?.(router) ?? false;
     if (!guarded && !always) return;
-    const tree = router.parseUrl(this.config.loginRoute);
+    const tree = router.parseUrl(this.#config.loginRoute);
     if (guarded) tree.queryParams = { ...tree.queryParams, returnUrl: router.url };
     void router.navigateByUrl(tree, { replaceUrl: true });
   }
 
-  private restore(): void {
-    const startedAt = this.version;
+  #restore(): void {
+    const startedAt = this.#version;
     const apply = ({ record, remember }: { record: JotRecord | null; remember: boolean }) => {
       // A login, setTokens() or logout() while an async store was read is newer than what it held.
-      if (!record || this.version !== startedAt) return;
-      const result = toSession(record, this.timing(), { fresh: false, skew: record.skew, remember });
+      if (!record || this.#version !== startedAt) return;
+      const result = toSession(record, this.#timing(), { fresh: false, skew: record.skew, remember });
       if ('problem' in result) {
         if (typeof ngDevMode === 'undefined' || ngDevMode)
           warnOnce(this.ɵ.warned, `the stored token is malformed (${result.problem}); starting logged out.`);
-        this.storage.write(null);
+        this.#storage.write(null);
         return;
       }
-      if (typeof record.version === 'number') this.version = record.version;
-      this.session.set(result);
+      if (typeof record.version === 'number') this.#version = record.version;
+      this.#session.set(result);
       // An expired token that cannot be refreshed is no session at all.
       if (Date.now() >= result.staleAt && !this.ɵ.canRefresh(result)) {
-        this.end('expired', false);
+        this.#end('expired', false);
         return;
       }
-      this.schedule();
+      this.#schedule();
     };
-    let read: ReturnType<typeof this.storage.read>;
+    let read: ReturnType<JotStorage['read']>;
     try {
-      read = this.storage.read();
+      read = this.#storage.read();
     } catch {
       return;
     }
@@ -396,20 +396,20 @@ export class JotAuth<TClaims = JwtPayload> {
   }
 
   /** One timer per session, outside Angular's zone so it never delays stability. */
-  private schedule(minDelay = 0): void {
-    clearTimeout(this.timer);
-    const s = this.session();
-    if (!s || !this.browser) return;
+  #schedule(minDelay = 0): void {
+    clearTimeout(this.#timer);
+    const s = this.#session();
+    if (!s || !this.#browser) return;
     const due = this.ɵ.canRefresh(s) ? s.refreshAt : s.staleAt;
     if (due === Infinity) return;
     const delay = Math.min(Math.max(due - Date.now(), minDelay), MAX_TIMER_MS);
-    this.zone.runOutsideAngular(() => {
-      this.timer = setTimeout(() => this.onDue(), delay);
+    this.#zone.runOutsideAngular(() => {
+      this.#timer = setTimeout(() => this.#onDue(), delay);
     });
   }
 
-  private onDue(): void {
-    const s = this.session();
+  #onDue(): void {
+    const s = this.#session();
     if (!s) return;
     const now = Date.now();
     const r = this.ɵ.refresher;
@@ -419,13 +419,13 @@ export class JotAuth<TClaims = JwtPayload> {
       if (now >= s.refreshAt && r) {
         // The refresher handles failures (4xx ends the session); after a network error or 5xx,
         // try again later rather than at once.
-        r.refresh().subscribe({ error: () => this.schedule(RETRY_MS) });
+        r.refresh().subscribe({ error: () => this.#schedule(RETRY_MS) });
         return;
       }
     } else if (now >= s.staleAt) {
-      this.end('expired', true);
+      this.#end('expired', true);
       return;
     }
-    this.schedule();
+    this.#schedule();
   }
 }

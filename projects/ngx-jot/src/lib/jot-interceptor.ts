@@ -24,23 +24,20 @@ import type { JotSession } from './token';
  */
 export const jotInterceptor: HttpInterceptorFn = (req, next) => {
   const jot = inject(JotAuth).ɵ;
-  if (req.context.get(JOT_SKIP)) {
-    jot.debug?.(req, 'skip');
-    return next(req);
-  }
-  const policy = jot.policy;
-  if (!policy.allowsOrigin(req.url)) {
-    jot.debug?.(req, 'origin');
-    return next(req);
-  }
-  const excludedBy = jot.config.excludedUrls.length ? policy.excludedBy(req.url) : undefined;
-  if (excludedBy !== undefined) {
-    jot.debug?.(req, 'excluded', excludedBy);
-    return next(req);
-  }
-  if (req.headers.has(jot.config.headerName)) {
-    // The caller set the credential itself: leave it, and its 401, alone.
-    jot.debug?.(req, 'header-set');
+  const { policy, config } = jot;
+  let excludedBy: string | RegExp | undefined;
+  // Why the token stays off, if it does; a caller that set the credential itself keeps it (and its 401).
+  const verdict = req.context.get(JOT_SKIP)
+    ? 'skip'
+    : !policy.allowsOrigin(req.url)
+      ? 'origin'
+      : config.excludedUrls.length && (excludedBy = policy.excludedBy(req.url)) !== undefined
+        ? 'excluded'
+        : req.headers.has(config.headerName)
+          ? 'header-set'
+          : null;
+  if (verdict) {
+    jot.debug?.(req, verdict, excludedBy);
     return next(req);
   }
   // An async store is still being read: the token this request should carry may be in it.

@@ -43,22 +43,22 @@ interface Outcome {
  * 10,000 waiters quadratic (bench/RESULTS.md).
  */
 class Flight {
-  private readonly waiters = new Set<Subscriber<JotSession>>();
-  private outcome: Outcome | null = null;
+  readonly #waiters = new Set<Subscriber<JotSession>>();
+  #outcome: Outcome | null = null;
   readonly result = new Observable<JotSession>((waiter) => {
-    if (this.outcome) {
-      deliver(waiter, this.outcome);
+    if (this.#outcome) {
+      deliver(waiter, this.#outcome);
       return;
     }
-    this.waiters.add(waiter);
-    return () => this.waiters.delete(waiter);
+    this.#waiters.add(waiter);
+    return () => this.#waiters.delete(waiter);
   });
 
   settle(outcome: Outcome): void {
-    if (this.outcome) return;
-    this.outcome = outcome;
-    const waiters = [...this.waiters];
-    this.waiters.clear();
+    if (this.#outcome) return;
+    this.#outcome = outcome;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
     for (const waiter of waiters) deliver(waiter, outcome);
   }
 }
@@ -123,18 +123,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       const giveUp = () => fail(subject, error, mine, true);
       sync
         // eslint-disable-next-line @typescript-eslint/require-await -- exclusive() takes a promise-returning fn; async also turns a throw into a rejection.
-        .exclusive(async (shared) => {
-          const held = host.record();
-          if (mine === epoch && shared && held && isNewer(shared, held)) {
-            const adopted = host.adopt(shared, { fresh: false, from: 'other-tab' });
-            if (typeof adopted !== 'string' && Date.now() < adopted.staleAt) {
-              host.emit({ type: 'refresh-success' });
-              settle(subject, adopted);
-              return;
-            }
-          }
-          giveUp();
-        })
+        .exclusive(async (shared) => takeShared(subject, shared, mine) || giveUp())
         .catch(giveUp);
       return;
     }
@@ -157,34 +146,31 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
     settle(subject, jotError);
   }
 
+  /**
+   * Under the lock: another tab stored a newer pair than the one held (it refreshed, or logged
+   * in): adopt it instead of spending a refresh token it may have rotated. True when taken.
+   */
+  function takeShared(subject: Flight, shared: JotRecord | null, mine: number): boolean {
+    const held = host.record();
+    if (mine !== epoch || !shared || !held || !isNewer(shared, held)) return false;
+    const adopted = host.adopt(shared, { fresh: false, from: 'other-tab' });
+    if (typeof adopted === 'string' || Date.now() >= adopted.staleAt) return false;
+    host.emit({ type: 'refresh-success' });
+    settle(subject, adopted);
+    return true;
+  }
+
   function succeed(subject: Flight, response: unknown, mine: number) {
     if (mine !== epoch) return;
     const tokens = host.config.readTokens(response);
     const adopted = tokens ? host.adopt(tokens, { fresh: true, from: 'refresh' }) : 'it holds no token';
-    if (typeof adopted === 'string') {
-      fail(
-        subject,
-        new JotError(
-          'refresh-failed',
-          ngDevMode
-            ? `the refresh response from ${options.url} is unusable (${adopted}); the session has ended. Map its shape with readTokens.`
-            : '',
-        ),
-        mine,
-      );
-      return;
-    }
-    if (Date.now() >= adopted.staleAt) {
-      fail(
-        subject,
-        new JotError(
-          'refresh-failed',
-          ngDevMode
-            ? `the refresh from ${options.url} returned an already expired token; check the server's clock and token lifetime.`
-            : '',
-        ),
-        mine,
-      );
+    if (typeof adopted === 'string' || Date.now() >= adopted.staleAt) {
+      const why = ngDevMode
+        ? typeof adopted === 'string'
+          ? `is unusable (${adopted}); the session has ended. Map its shape with readTokens.`
+          : `returned an already expired token; check the server's clock and token lifetime.`
+        : '';
+      fail(subject, new JotError('refresh-failed', why && `the refresh from ${options.url} ${why}`), mine);
       return;
     }
     host.emit({ type: 'refresh-success' });
@@ -224,16 +210,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
         // adopt what it stored instead of spending our (now spent) refresh token.
         void sync
           .exclusive(async (shared) => {
-            if (mine !== epoch) return;
-            const held = host.record();
-            if (shared && held && isNewer(shared, held)) {
-              const adopted = host.adopt(shared, { fresh: false, from: 'other-tab' });
-              if (typeof adopted !== 'string' && Date.now() < adopted.staleAt) {
-                host.emit({ type: 'refresh-success' });
-                settle(subject, adopted);
-                return;
-              }
-            }
+            if (mine !== epoch || takeShared(subject, shared, mine)) return;
             // finalize: the lock is released however the call ends, cancellation included.
             await new Promise<void>((resolve) => {
               request = post(host.session()?.refreshToken ?? null)

@@ -63,83 +63,74 @@ export function webStore(win: Window, kind: 'session' | 'local'): JotTokenStore 
  * life (one dev-mode warning); the session goes on.
  */
 export class JotStorage {
-  private readonly written = new Set<'primary' | 'remember'>();
-  private remember: JotTokenStore | null = null;
-  private degraded = false;
+  /** [0]: the configured store; [1]: local storage for "remember me", made on first use. */
+  readonly #stores: (JotTokenStore | null)[];
+  readonly #written = [false, false];
+  #degraded = false;
 
   constructor(
-    private primary: JotTokenStore,
+    primary: JotTokenStore,
     private readonly rememberFactory: (() => JotTokenStore) | null,
     private readonly warned: Set<string>,
-  ) {}
+  ) {
+    this.#stores = [primary, null];
+  }
 
   /** Reads the configured store, then the "remember me" store. */
   read(): { record: JotRecord | null; remember: boolean } | Promise<{ record: JotRecord | null; remember: boolean }> {
-    const fromPrimary = this.guard('primary', () => this.primary.get(), null);
     // The store a session is read from counts as written: a later login elsewhere clears it.
-    const found = (record: JotTokens | null, remember: boolean) => {
-      if (record) this.written.add(remember ? 'remember' : 'primary');
-      return { record, remember: remember && !!record };
+    const found = (record: JotTokens | null, which: 0 | 1) => {
+      if (record) this.#written[which] = true;
+      return { record, remember: which === 1 && !!record };
     };
     const then = (record: JotTokens | null) => {
-      if (record) return found(record, false);
-      const rem = this.rememberStore();
-      const fromRemember = rem ? this.guard('remember', () => rem.get(), null) : null;
-      return isPromise(fromRemember) ? fromRemember.then((r) => found(r, true)) : found(fromRemember, true);
+      if (record) return found(record, 0);
+      const fromRemember = this.#use(1, (s) => s.get(), null);
+      return isPromise(fromRemember) ? fromRemember.then((r) => found(r, 1)) : found(fromRemember, 1);
     };
+    const fromPrimary = this.#use(0, (s) => s.get(), null);
     return isPromise(fromPrimary) ? fromPrimary.then(then) : then(fromPrimary);
   }
 
   /** Writes synchronously where the store allows, so a reload right after sees the change. */
   write(record: JotRecord | null, remember = false): void {
-    const target = remember ? 'remember' : 'primary';
-    if (record) {
-      this.written.add(target);
-      // `void`: guard() already catches an async store's failure; writes are not awaited.
-      void this.guard(target, () => this.store(target)?.set(record), undefined);
-      // A session lives in one store only: "remember me" moves it out of the default store.
-      const other = target === 'primary' ? 'remember' : 'primary';
-      if (this.written.has(other)) void this.guard(other, () => this.store(other)?.set(null), undefined);
-    } else {
-      void this.guard('primary', () => this.primary.set(null), undefined);
-      // "Remember me" may have been written by another tab or an earlier visit: always cleared.
-      void this.guard('remember', () => this.rememberStore()?.set(null), undefined);
-      this.written.clear();
+    const target = remember ? 1 : 0;
+    for (const which of [0, 1] as const) {
+      // A session lives in one store only: "remember me" moves it out of the default store. A
+      // logout clears both ("remember me" may have been written by another tab or an earlier visit).
+      const value = which === target ? record : null;
+      if (value || !record || this.#written[which]) {
+        this.#written[which] = !!value;
+        // `void`: #use() already catches an async store's failure; writes are not awaited.
+        void this.#use(which, (s) => s.set(value), undefined);
+      }
     }
   }
 
-  private rememberStore(): JotTokenStore | null {
-    if (!this.remember && this.rememberFactory) this.remember = this.rememberFactory();
-    return this.remember;
-  }
-
-  private store(which: 'primary' | 'remember'): JotTokenStore | null {
-    return which === 'primary' ? this.primary : this.rememberStore();
-  }
-
-  private guard<T>(which: 'primary' | 'remember', fn: () => T | Promise<T>, fallback: T): T | Promise<T> {
+  /** Runs `fn` on a store; a store that throws or rejects is replaced by memory. */
+  #use<T>(which: 0 | 1, fn: (store: JotTokenStore) => T | Promise<T>, fallback: T): T | Promise<T> {
+    if (which && !this.#stores[1] && this.rememberFactory) this.#stores[1] = this.rememberFactory();
+    const store = this.#stores[which];
+    if (!store) return fallback;
+    const degrade = (error: unknown): T => {
+      if (!this.#degraded) {
+        this.#degraded = true;
+        if (typeof ngDevMode === 'undefined' || ngDevMode)
+          warnOnce(
+            this.warned,
+            `the ${which ? '"remember me" (local)' : 'token'} storage failed (${String(error)}); ` +
+              `keeping the session in memory for this page instead. Use withStorage('memory') or a custom JotTokenStore if storage is unavailable here.`,
+          );
+      }
+      this.#stores[which] = memoryStore();
+      return fallback;
+    };
     try {
-      const result = fn();
-      return isPromise(result) ? result.catch((e: unknown) => this.degrade(which, e, fallback)) : result;
+      const result = fn(store);
+      return isPromise(result) ? result.catch(degrade) : result;
     } catch (e) {
-      return this.degrade(which, e, fallback);
+      return degrade(e);
     }
-  }
-
-  private degrade<T>(which: 'primary' | 'remember', error: unknown, fallback: T): T {
-    if (!this.degraded) {
-      this.degraded = true;
-      if (typeof ngDevMode === 'undefined' || ngDevMode)
-        warnOnce(
-          this.warned,
-          `the ${which === 'primary' ? 'token' : '"remember me" (local)'} storage failed (${String(error)}); ` +
-            `keeping the session in memory for this page instead. Use withStorage('memory') or a custom JotTokenStore if storage is unavailable here.`,
-        );
-    }
-    const mem = memoryStore();
-    if (which === 'primary') this.primary = mem;
-    else this.remember = mem;
-    return fallback;
   }
 }
 
