@@ -1,13 +1,14 @@
 import { fakeJwt } from 'ngx-jot/testing';
 
 import { withCrossTabSync } from './cross-tab';
-import { provideJot, withStorage } from './provide-jot';
+import { provideJot, withRefresh, withStorage } from './provide-jot';
 import { FakeOrigin, type FakeTabOptions } from './testing-fakes/fake-browser';
 import { FakeJotServer } from './testing-fakes/fake-jot-server';
 import { type TabApp, openApp } from './testing-fakes/fake-tab-app';
 
 const LOCK = 'ngx-jot-refresh';
 const noop = () => undefined;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 describe('withCrossTabSync', () => {
   let origin: FakeOrigin;
@@ -359,6 +360,128 @@ describe('withCrossTabSync', () => {
     await settle();
     expect(pairOf(b)).toEqual(pairOf(a));
     expect(pairOf(a)?.refreshToken).toBe(server.liveRefreshToken());
+  });
+
+  it('a lock holder that finds a logout in the shared store ends the session here but keeps the lock until its work is done', async () => {
+    const [a, b] = await twoTabsAsAda();
+    a.tab.deaf = true; // A misses B's logout message; only the shared store tells
+    b.auth.logout();
+    await settle();
+    a.tab.deaf = false;
+    expect(a.auth.isAuthenticated()).toBe(true);
+
+    let shared: unknown = 'not run';
+    let done = false;
+    void a.auth.ɵ.sync()?.exclusive(async (s) => {
+      shared = s;
+      await sleep(1000);
+      done = true;
+    });
+    await jest.advanceTimersByTimeAsync(500);
+    expect(shared).toBeNull();
+    expect(logouts(a)).toEqual([{ type: 'logout', reason: 'other-tab' }]);
+    // The holder decides itself: the session ended, yet its work still runs under the lock.
+    expect(done).toBe(false);
+    expect(origin.locks.isHeld(LOCK)).toBe(true);
+    await settle(1000);
+    expect(done).toBe(true);
+    expect(origin.locks.isHeld(LOCK)).toBe(false);
+  });
+
+  it('a logout in the tab holding the lock releases it at once: the others do not wait for its dead work', async () => {
+    const [a, b] = await twoTabsAsAda();
+    let done = false;
+    void a.auth.ɵ.sync()?.exclusive(async () => {
+      await sleep(5000);
+      done = true;
+    });
+    await jest.advanceTimersByTimeAsync(100);
+    expect(origin.locks.isHeld(LOCK)).toBe(true);
+    let waited: boolean | undefined;
+    void b.auth.ɵ.sync()?.exclusive(async () => {
+      waited = done;
+    });
+
+    a.auth.logout();
+    await settle();
+    expect(origin.locks.isHeld(LOCK)).toBe(false);
+    expect(waited).toBe(false); // B ran while A's work was still going
+    await settle(5000);
+    expect(done).toBe(true);
+  });
+
+  it('a session restored from storage, with nothing shared yet, is placed in the shared order: a tab opened later gets it, an older state does not replace it', async () => {
+    // Logged in without cross-tab sync: the session is in sessionStorage only, IndexedDB is empty.
+    const plain = openApp(origin.openTab(), server, { features: [withRefresh({ url: '/refresh' })] });
+    apps.push(plain);
+    plain.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    plain.close();
+    const restored = openApp(origin.duplicate(plain.tab), server);
+    apps.push(restored);
+    await settle();
+    expect(restored.events).toEqual([]); // restored, not adopted
+    expect(pairOf(restored)?.refreshToken).toBe(server.liveRefreshToken());
+    expect(origin.indexedDB.peek('ngx-jot', 'sync', 'record')).toMatchObject({ record: pairOf(restored) });
+
+    // Placed in the origin's order, it answers a new tab's hello ...
+    const later = open();
+    await settle();
+    expect(pairOf(later)).toEqual(pairOf(restored));
+    expect(later.events).toEqual([{ type: 'login', source: 'other-tab' }]);
+
+    // ... and a state older than it, with another pair, is stale.
+    const held = pairOf(restored);
+    const rogue = new (origin.channels.classFor(origin.openTab()))('ngx-jot');
+    rogue.postMessage({
+      type: 'state',
+      version: 1,
+      by: 'x',
+      record: { accessToken: fakeJwt({ sub: 'eve', name: 'Eve' }), refreshToken: 'eve-r' },
+    });
+    await settle();
+    rogue.close();
+    expect(pairOf(restored)).toEqual(held);
+  });
+
+  it('a tab that took the rotated pair from IndexedDB under the lock holds it as the shared state: it answers a tab opened later', async () => {
+    const [a, twin] = await tabAndTwin();
+    twin.tab.deaf = true;
+    a.auth.refresh().subscribe();
+    await settle();
+    twin.auth.refresh().subscribe();
+    await settle();
+    twin.tab.deaf = false;
+    expect(server.callsTo('/refresh')).toHaveLength(1);
+    expect(pairOf(twin)).toEqual(pairOf(a));
+
+    a.close(); // only the twin is left to answer
+    const later = open();
+    await settle();
+    expect(pairOf(later)).toEqual(pairOf(twin));
+    expect(later.events).toEqual([{ type: 'login', source: 'other-tab' }]);
+  });
+
+  it('ignores a state whose version is not a safe integer (it would freeze the order of every tab)', async () => {
+    const [a, b] = await twoTabsAsAda();
+    const held = pairOf(b);
+    const rogue = new (origin.channels.classFor(origin.openTab()))('ngx-jot');
+    rogue.postMessage({
+      type: 'state',
+      version: 2 ** 53,
+      by: 'x',
+      record: { accessToken: fakeJwt({ sub: 'eve', name: 'Eve' }), refreshToken: 'eve-r' },
+    });
+    await settle();
+    rogue.close();
+    for (const t of [a, b]) expect(pairOf(t)).toEqual(held);
+    expect(b.events).toEqual([{ type: 'login', source: 'other-tab' }]);
+
+    // The order still moves on: A's refresh reaches B.
+    a.auth.refresh().subscribe();
+    await settle();
+    expect(pairOf(b)).toEqual(pairOf(a));
+    expect(pairOf(b)).not.toEqual(held);
   });
 
   it('setTokens() in one tab reaches the others', async () => {

@@ -31,6 +31,10 @@
  * The record in IndexedDB outlives the browser session (a logout erases the tokens from it). A
  * newly opened tab without a session of its own does not take one from it: it asks the live tabs
  * (`hello`), so `withStorage('session')` still ends with the browser.
+ *
+ * Size: this file is the largest part of an app that uses every feature, so its private state
+ * lives in closure variables (which minifiers rename) rather than in objects, and the two stores,
+ * the two lock kinds and the two message wires share what they can.
  */
 import { DOCUMENT } from '@angular/common';
 import { DestroyRef, NgZone, inject } from '@angular/core';
@@ -40,11 +44,12 @@ import { JotFeatureKind, type JotFeature } from './provide-jot';
 import type { JotRecord } from './storage';
 import { JOT_CROSS_TAB, type JotCrossTab, type JotHost } from './tokens';
 
-const CHANNEL = 'ngx-jot';
+/** The BroadcastChannel and the IndexedDB database. */
+const NAME = 'ngx-jot';
 const LOCK = 'ngx-jot-refresh';
-const DB_NAME = 'ngx-jot';
 const DB_STORE = 'sync';
 const DB_KEY = 'record';
+/** localStorage keys: messages without BroadcastChannel, the entry without IndexedDB, the lease without Web Locks. */
 const MESSAGE_KEY = 'ngx-jot-sync';
 const SHARED_KEY = 'ngx-jot-shared';
 const LEASE_KEY = 'ngx-jot-lease';
@@ -87,62 +92,45 @@ interface Entry {
   record: Pair | null;
 }
 
-type Stamp = Pick<Entry, 'version' | 'by'>;
 type Message = ({ type: 'state' } & Entry) | { type: 'hello'; by: string };
 
-/** Where the shared entry lives: IndexedDB, or localStorage without it. */
-interface SharedStore {
-  read(): Promise<Entry | null>;
-  /**
-   * Resolves once committed; keeps a newer entry already there. With `since`, writes only if no
-   * other tab stored a state newer than `since`, and resolves with that state instead.
-   */
-  write(entry: Entry, since?: Entry): Promise<Entry | null>;
-  close(): void;
-}
+/**
+ * Where the shared entry lives (IndexedDB, or localStorage without it): runs `body` with the
+ * stored entry, atomically with the `put` it may make, and resolves with what `body` returned
+ * once that is committed.
+ */
+type Store = <T>(body: (current: Entry | null, put: (entry: Entry) => void) => T, readonly?: boolean) => Promise<T>;
 
-/** Another tab's state stored after `since`: it wins over an entry based on `since`. */
-function overtaken(current: Entry | null, since: Entry | undefined, entry: Entry): Entry | null {
-  return since && current && current.by !== entry.by && newer(current, since) ? current : null;
-}
-
-/** Runs `fn` holding the origin-wide refresh lock. `fn` never rejects. */
+/**
+ * Runs `fn` holding the origin-wide refresh lock. `fn` never rejects, and neither does the mutex
+ * before `fn` ran (refused Web Locks fall back to the lease, which cannot fail).
+ */
 type Mutex = <T>(fn: () => Promise<T>) => Promise<T>;
 
-interface Wire {
-  post(message: Message): void;
-  close(): void;
-}
-
-/** The lock as held by this tab. A session ending here cuts the hold short. */
-interface Hold {
-  readonly ended: Promise<void>;
-  /** Past its work: a later call waits for the lock like any other. */
-  readonly over: boolean;
-  end(): void;
-  /** Calls made by the holder's own work, awaited before release. */
-  readonly nested: Promise<unknown>[];
-}
+/** Sends a message (may throw), and stops listening. */
+type Wire = [send: (message: Message) => void, close: () => void];
 
 const noop = () => undefined;
 
 /** Made in JotAuth's injection context, in the browser only. */
 export function createCrossTab(host: JotHost): JotCrossTab {
-  const win = inject(DOCUMENT, { optional: true })?.defaultView ?? null;
+  const win = inject(DOCUMENT, { optional: true })?.defaultView;
   const zone = inject(NgZone);
-  const destroyRef = inject(DestroyRef);
   if (!win) return { publish: noop, exclusive: (fn) => fn(null) };
 
+  // Storage, locks, timers and messages are not work of the app: they run outside Angular's
+  // zone, so waiting for another tab never holds a zone.js app unstable. What they change comes
+  // back in through apply() and the caller's `fn`.
+  const outside = <T>(fn: () => T): T => zone.runOutsideAngular(fn);
   const id = randomId(win);
-  const local = () => win.localStorage;
   const idb = probe(() => win.indexedDB);
   const locks = probe(() => win.navigator.locks);
   const Channel = probe(() => win.BroadcastChannel);
-  const backup = localSharedStore(local);
-  const store = idb ? idbSharedStore(idb, backup) : backup;
-  const lease = leaseMutex(local, id, () => !destroyed);
+  const backup = localStore(win);
+  const [store, closeStore] = idb ? idbStore(idb, backup) : [backup, noop];
+  const lease = leaseMutex(win, id, () => !destroyed);
   const mutex = locks ? webLockMutex(locks, lease) : lease;
-  const warned = new Set<string>();
+  let warned: Set<string> | undefined;
 
   /** Highest version seen: the next state this tab makes is ordered after it. */
   let clock = 0;
@@ -150,197 +138,219 @@ export function createCrossTab(host: JotHost): JotCrossTab {
   let known: Entry = { version: 0, by: '', record: null };
   /** A state received while this tab waits for or holds the lock; taken into account under it. */
   let deferred: Entry | null = null;
-  let waiting = 0;
-  let hold: Hold | null = null;
+  /** exclusive() calls waiting for the lock or holding it. */
+  let busy = 0;
+  /**
+   * While this tab holds the lock and its holder is at work: that work and the calls it made
+   * (awaited before release). Null otherwise: a call then waits for the lock like any other.
+   */
+  let work: Promise<unknown>[] | null = null;
+  /** Cuts the holder's work short (the session ended here); the lock goes once this tab's writes are stored. */
+  let cut: () => void = noop;
   let writes: Promise<unknown> = Promise.resolve();
   let destroyed = false;
 
-  const tick = () => (clock = Math.max(clock + 1, Date.now()));
-  const learn = (version: number) => (clock = Math.max(clock, version));
-  const track = (write: Promise<void>) => {
+  /** A state this tab makes, ordered after every state seen. */
+  const own = (record: JotRecord | null): Entry => ({
+    version: (clock = Math.max(clock + 1, Date.now())),
+    by: id,
+    record: record && pairOf(record),
+  });
+  const learn = (entry: Entry) => (clock = Math.max(clock, entry.version));
+  /** The record this tab holds now. */
+  const held = () => host.record();
+  const track = (write: Promise<unknown>) => {
     writes = Promise.all([writes, write.catch(noop)]);
   };
   /** `io`, or `fallback` when it fails or takes longer than IO_TIMEOUT_MS. */
   const bounded = <T>(io: Promise<T>, fallback: T) =>
     new Promise<T>((resolve) => {
-      const timer = zone.runOutsideAngular(() => setTimeout(() => resolve(fallback), IO_TIMEOUT_MS));
-      const done = (value: T) => {
-        clearTimeout(timer);
-        resolve(value);
-      };
-      io.then(done, () => done(fallback));
+      const timer = outside(() => setTimeout(resolve, IO_TIMEOUT_MS, fallback));
+      void io.then(resolve, () => resolve(fallback)).then(() => clearTimeout(timer));
     });
   const read = () =>
     bounded(
-      zone.runOutsideAngular(() => store.read()),
+      outside(() => store((current) => current, true)),
       null,
     );
-  const write = (entry: Entry) => track(zone.runOutsideAngular(() => store.write(entry)).then(noop));
-  const flushed = () => bounded(writes.then(noop), undefined);
+  /**
+   * Stores `entry` unless a newer entry is there already. With `since`, only if no other tab
+   * stored a state newer than `since`, and resolves with that state instead.
+   */
+  const write = (entry: Entry, since?: Entry) =>
+    outside(() =>
+      store((current, put) => {
+        // Another tab's state stored after `since`: it wins over an entry based on `since`.
+        if (since && current && current.by !== entry.by && newer(current, since)) return current;
+        if (!current || !newer(current, entry)) put(entry);
+        return null;
+      }),
+    );
+  const flushed = () => bounded(writes, null);
+  const [send, closeWire] = outside(() => (Channel ? channelWire(Channel, receive) : storageWire(win, receive)));
+  const post = (message: Message) => {
+    try {
+      send(message);
+    } catch {
+      // Closed while the app is torn down, or no storage: no messages.
+    }
+  };
+  const announce = (entry: Entry) => post({ type: 'state', ...entry });
 
-  const wire = zone.runOutsideAngular(() =>
-    Channel ? channelWire(Channel, receive) : storageWire(win, local, receive),
-  );
-
-  destroyRef.onDestroy(() => {
+  inject(DestroyRef).onDestroy(() => {
     destroyed = true;
-    wire.close();
-    hold?.end();
-    store.close();
+    closeWire();
+    cut();
+    closeStore();
   });
 
   // The factory runs before JotAuth restores the session: look at it once that is done.
-  zone.runOutsideAngular(() => void start());
-
-  async function start(): Promise<void> {
+  void outside(async () => {
     const stored = await read();
     if (destroyed) return;
-    if (stored) {
-      learn(stored.version);
-      zone.run(() => {
-        if (!newer(stored, known)) return;
-        const held = host.record();
-        // Logged out elsewhere since this pair was stored: it ends here too.
-        if (!stored.record) apply(stored);
-        else if (held && samePair(held, stored.record)) known = stored;
-        // Another pair, or none held: a restored pair of unknown age is settled by the next
-        // message or under the lock (a write may still be on its way), and a new tab takes a
-        // session only from a live tab (below), not from disk.
-      });
-    } else {
-      const held = host.record();
-      if (held && known.version === 0) seed(held);
-    }
-    wire.post({ type: 'hello', by: id });
-  }
+    // Logged out elsewhere since this pair was stored: it ends here too. Another pair, or none
+    // held: a restored pair of unknown age is settled by the next message or under the lock (a
+    // write may still be on its way), and a new tab takes a session only from a live tab (hello),
+    // not from disk.
+    look(stored);
+    post({ type: 'hello', by: id });
+  });
 
   function receive(data: unknown): void {
     if (destroyed) return;
-    const message = asMessage(data);
-    if (!message) return;
-    if (message.type === 'hello') {
-      answer();
+    const { type, by } = Object(data) as { type?: unknown; by?: unknown };
+    if (type === 'hello') {
+      // A new tab asks what the session is: the state this tab holds, if it knows its place.
+      if (typeof by === 'string' && known.version > 0 && holds(known)) announce(known);
       return;
     }
-    learn(message.version);
+    const message = type === 'state' ? asEntry(data) : null;
+    if (!message) return;
+    learn(message);
     // Stale, or a state this tab already holds.
     if (!newer(message, known)) return;
     // A refresh here is waiting for the lock: what another tab stored is read under it, where
     // the refresher decides; adopting now would make it refresh the adopted pair once more.
-    if (message.record && (waiting > 0 || hold)) {
-      deferred = newest(deferred, message);
-      return;
-    }
-    zone.run(() => apply(message));
+    if (message.record && busy > 0) deferred = newest(deferred, message);
+    else apply(message);
   }
 
-  /** Takes a newer state of another tab, without broadcasting it again. */
-  function apply(entry: Entry): void {
-    const held = host.record();
+  /** This tab holds the pair of `entry` (or, for a logged-out entry, none). */
+  function holds(entry: Entry): boolean {
+    const mine = held();
+    const pair = entry.record;
+    // The refresh token counts: consecutive access tokens can be byte-identical.
+    return mine && pair
+      ? mine.accessToken === pair.accessToken && (mine.refreshToken ?? null) === pair.refreshToken
+      : !mine && !pair;
+  }
+
+  /**
+   * Takes a newer state of another tab, without broadcasting it again. `locked`: found by this
+   * tab's lock holder, whose work goes on (it decides itself).
+   */
+  function apply(entry: Entry, locked?: boolean): void {
+    const pair = entry.record;
     known = entry;
-    if (!entry.record) {
-      if (held) {
-        hold?.end();
-        host.end('other-tab', { broadcast: false });
+    if (!pair) {
+      if (held()) {
+        if (!locked) cut();
+        zone.run(() => host.end('other-tab', { broadcast: false }));
       }
-      return;
+    } else if (!holds(entry)) {
+      const adopted = zone.run(() => host.adopt({ ...pair }, { fresh: false, from: 'other-tab' }));
+      if (typeof adopted === 'string' && (typeof ngDevMode === 'undefined' || ngDevMode))
+        warnOnce((warned ??= new Set()), `another tab shared an unusable token (${adopted}); it is ignored here.`);
     }
-    if (held && samePair(held, entry.record)) return;
-    const adopted = host.adopt({ ...entry.record }, { fresh: false, from: 'other-tab' });
-    if (typeof adopted === 'string' && (typeof ngDevMode === 'undefined' || ngDevMode))
-      warnOnce(warned, `another tab shared an unusable token (${adopted}); it is ignored here.`);
   }
 
-  /** A new tab asked what the session is: the state this tab holds, if it knows its place. */
-  function answer(): void {
-    const held = host.record();
-    const current = held ? known.record && samePair(held, known.record) : !known.record;
-    if (known.version > 0 && current) wire.post({ type: 'state', ...known });
-  }
-
-  /** Gives a pair no other tab has stored a place in the origin's order, and stores it. */
-  function seed(held: JotRecord): void {
-    known = { version: tick(), by: id, record: pairOf(held) };
-    write(known);
+  /**
+   * What the store holds, taken in: nothing stored yet makes the pair held here the shared one; a
+   * newer logout ends the session here; a newer entry of the pair held here is its place in the
+   * order. Returns a newer entry holding another pair, for the caller to decide.
+   */
+  function look(best: Entry | null, locked?: boolean): Entry | undefined {
+    if (!best) {
+      // Nothing stored yet: the pair held here, not yet placed in the origin's order, becomes
+      // the shared one.
+      const record = held();
+      if (record && !known.version) track(write((known = own(record))));
+    } else {
+      learn(best);
+      if (newer(best, known)) {
+        if (best.record && !holds(best)) return best;
+        apply(best, locked);
+      }
+    }
+    return undefined;
   }
 
   function publish(record: JotRecord | null, refreshed = false): void {
     if (destroyed) return;
     // Under the lock only this tab refreshes, so a state that arrived meanwhile is another tab's
     // login or setTokens, made after this refresh began: it wins. The refreshed pair is not
-    // announced (it would outrank that state), and drain() applies the other state here too.
-    if (refreshed && hold && !hold.over && deferred?.record) return;
-    const entry: Entry = { version: tick(), by: id, record: record && pairOf(record) };
-    if (refreshed && record && hold && !hold.over) {
+    // announced (it would outrank that state), and the lock's release applies the other state here too.
+    if (refreshed && work && deferred?.record) return;
+    const since = known;
+    const entry = (known = own(record));
+    if (refreshed && record && work) {
       // A logout or login elsewhere may have been stored while the refresh was on the wire, with
       // its message lost (BroadcastChannel is not reliable around the lock): the refreshed pair is
       // stored only if nothing newer than the state it refreshed was, and announced only then.
-      const since = known;
-      known = entry;
       // Bounded: a store that never answers must not swallow the announcement (the others would
       // then refresh with a spent token); it goes out before this tab's lock is released.
-      track(
-        bounded(
-          zone.runOutsideAngular(() => store.write(entry, since)),
-          null,
-        ).then((winner) =>
-          zone.run(() => {
-            if (winner) apply(winner);
-            else wire.post({ type: 'state', ...entry });
-          }),
-        ),
-      );
+      track(bounded(write(entry, since), null).then((winner) => (winner ? apply(winner) : announce(entry))));
       return;
     }
-    known = entry;
     // The session ended here: a refresh under the lock is void; the lock goes once this is stored.
-    if (!record) hold?.end();
-    wire.post({ type: 'state', ...entry });
-    write(entry);
+    if (!record) cut();
+    announce(entry);
+    track(write(entry));
   }
 
   function exclusive<T>(fn: (shared: JotRecord | null) => Promise<T>): Promise<T> {
     if (destroyed) return fn(null);
-    if (hold && !hold.over) {
+    if (work) {
       // Only the holder's own work asks while the lock is held (the refresher looking at the
       // store once more before it gives up): it is ours already, and waiting would deadlock.
       const run = underLock(fn);
-      hold.nested.push(run);
+      work.push(run);
       return run;
     }
-    waiting++;
-    let entered = false;
-    const locked = zone.runOutsideAngular(() =>
+    busy++;
+    return outside(() =>
       mutex(async () => {
-        entered = true;
-        waiting--;
-        const current = (hold = newHold());
+        const pending: Promise<unknown>[] = (work = []);
+        const ended = new Promise<void>(
+          (resolve) =>
+            (cut = () => {
+              work = null;
+              resolve();
+            }),
+        );
         try {
           const run = underLock(fn);
-          await Promise.race([run.then(noop, noop), current.ended]);
-          while (current.nested.length > 0 && !current.over) {
-            await Promise.race([Promise.all(current.nested.splice(0).map((p) => p.then(noop, noop))), current.ended]);
+          pending.push(run);
+          // The work and the calls it makes meanwhile, unless it is cut short.
+          while (pending.length > 0 && work === pending) {
+            await Promise.race([Promise.all(pending.splice(0).map((p) => p.catch(noop))), ended]);
           }
-          current.end();
+          cut();
           // Whatever this tab now holds is committed before another tab may read it.
           await flushed();
-          return { run };
+          // Boxed: returning `run` itself would keep the lock until it settles.
+          return [run] as const;
         } finally {
-          hold = null;
-          drain();
+          busy--;
+          // After the lock: a state that arrived meanwhile and is still newer.
+          const entry = deferred;
+          if (entry && !busy && !destroyed) {
+            deferred = null;
+            if (newer(entry, known)) apply(entry);
+          }
         }
       }),
-    );
-    return locked.then(
-      (box) => box.run,
-      (error: unknown) => {
-        if (!entered) {
-          waiting--;
-          drain();
-        }
-        throw error;
-      },
-    );
+    ).then((box) => box[0]);
   }
 
   /** Reads the shared state (what this tab wrote last included) and runs `fn` with it. */
@@ -348,46 +358,15 @@ export function createCrossTab(host: JotHost): JotCrossTab {
     // Granted after the app was closed: nothing to read (and no database to reopen).
     if (destroyed) return fn(null);
     await flushed();
-    const stored = await read();
-    const best = newest(stored, deferred);
+    const best = newest(await read(), deferred);
     deferred = null;
-    if (best) learn(best.version);
-    let candidate: Entry | null = null;
-    const shared = zone.run((): JotRecord | null => {
-      const held = host.record();
-      if (!best) {
-        // Nothing stored yet: the pair held here becomes the shared one.
-        if (held && known.version === 0) seed(held);
-        return null;
-      }
-      if (!best.record) {
-        if (newer(best, known)) {
-          known = best;
-          if (held) host.end('other-tab', { broadcast: false });
-        }
-        return null;
-      }
-      const isNewer = newer(best, known) && !(held && samePair(held, best.record));
-      if (held && samePair(held, best.record) && newer(best, known)) known = best;
-      if (isNewer) candidate = best;
-      const base = held?.version ?? 0;
-      return { ...best.record, version: isNewer ? base + 1 : base };
-    });
+    const candidate = look(best, true);
+    const base = held()?.version ?? 0;
     try {
-      return await zone.run(() => fn(shared));
+      return await zone.run(() => fn(best?.record ? { ...best.record, version: candidate ? base + 1 : base } : null));
     } finally {
-      const held = host.record();
-      const taken = candidate as Entry | null;
-      if (taken?.record && held && samePair(held, taken.record) && newer(taken, known)) known = taken;
+      if (candidate && holds(candidate) && newer(candidate, known)) known = candidate;
     }
-  }
-
-  /** After the lock: a state that arrived meanwhile and is still newer. */
-  function drain(): void {
-    const entry = deferred;
-    if (!entry || waiting > 0 || hold || destroyed) return;
-    deferred = null;
-    if (newer(entry, known)) zone.run(() => apply(entry));
   }
 
   return { publish, exclusive };
@@ -395,55 +374,37 @@ export function createCrossTab(host: JotHost): JotCrossTab {
 
 // ---- ordering ----
 
-function newer(a: Stamp, b: Stamp): boolean {
+function newer(a: Entry, b: Entry): boolean {
   return a.version > b.version || (a.version === b.version && a.by > b.by);
 }
 
 function newest(a: Entry | null, b: Entry | null): Entry | null {
-  if (!a) return b;
-  if (!b) return a;
-  return newer(b, a) ? b : a;
+  return !a || (b && newer(b, a)) ? b : a;
 }
 
-/** Same tokens. The refresh token counts: consecutive access tokens can be byte-identical. */
-function samePair(a: JotRecord | Pair, b: Pair): boolean {
-  return a.accessToken === b.accessToken && (a.refreshToken ?? null) === b.refreshToken;
-}
-
+/** Only what travels, well-typed: for this tab's record and for what another tab sent alike. */
 function pairOf(record: JotRecord): Pair {
+  const { accessToken, refreshToken, skew, remember } = record;
   return {
-    accessToken: record.accessToken,
-    refreshToken: record.refreshToken ?? null,
-    skew: record.skew,
-    remember: record.remember,
+    accessToken,
+    refreshToken: typeof refreshToken === 'string' ? refreshToken : null,
+    skew: typeof skew === 'number' ? skew : undefined,
+    remember: typeof remember === 'boolean' ? remember : undefined,
   };
 }
 
 function asEntry(value: unknown): Entry | null {
-  if (!value || typeof value !== 'object') return null;
-  const { version, by, record } = value as Partial<Entry>;
-  if (typeof version !== 'number' || !Number.isFinite(version) || typeof by !== 'string') return null;
-  if (record === null) return { version, by, record: null };
-  if (!record || typeof record !== 'object' || typeof record.accessToken !== 'string') return null;
-  return {
-    version,
-    by,
-    record: {
-      accessToken: record.accessToken,
-      refreshToken: typeof record.refreshToken === 'string' ? record.refreshToken : null,
-      skew: typeof record.skew === 'number' ? record.skew : undefined,
-      remember: typeof record.remember === 'boolean' ? record.remember : undefined,
-    },
+  const { version, by, record } = Object(value) as {
+    version?: unknown;
+    by?: unknown;
+    record?: { accessToken?: unknown } | null;
   };
-}
-
-function asMessage(value: unknown): Message | null {
-  if (!value || typeof value !== 'object') return null;
-  const { type, by } = value as { type?: unknown; by?: unknown };
-  if (type === 'hello') return typeof by === 'string' ? { type, by } : null;
-  if (type !== 'state') return null;
-  const entry = asEntry(value);
-  return entry && { type, ...entry };
+  // A safe integer: past 2 ** 53, `clock + 1 === clock` and the order of every tab would stop.
+  return Number.isSafeInteger(version) &&
+    typeof by === 'string' &&
+    (record === null || typeof record?.accessToken === 'string')
+    ? { version: version as number, by, record: record && pairOf(record as JotRecord) }
+    : null;
 }
 
 // ---- platform ----
@@ -467,32 +428,24 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function newHold(): Hold {
-  let resolve = noop as () => void;
-  const hold = {
-    ended: new Promise<void>((r) => (resolve = r)),
-    over: false,
-    end: () => {
-      hold.over = true;
-      resolve();
-    },
-    nested: [] as Promise<unknown>[],
-  };
-  return hold;
+/** The JSON value under `key` in localStorage, or null; throws when storage or JSON does. */
+function load(win: Window, key: string): unknown {
+  return JSON.parse(win.localStorage.getItem(key) ?? 'null');
+}
+
+function save(win: Window, key: string, value: unknown): void {
+  win.localStorage.setItem(key, JSON.stringify(value));
 }
 
 /** The entry in IndexedDB; a connection or transaction that fails hands over to `backup` for good. */
-function idbSharedStore(idb: IDBFactory, backup: SharedStore): SharedStore {
+function idbStore(idb: IDBFactory, backup: Store): [Store, close: () => void] {
   let db: Promise<IDBDatabase> | null = null;
   let broken = false;
   let closed = false;
   const open = () =>
     (db ??= new Promise<IDBDatabase>((resolve, reject) => {
-      if (closed) {
-        reject(new Error('closed'));
-        return;
-      }
-      const request = idb.open(DB_NAME, 1);
+      if (closed) throw Error('closed');
+      const request = idb.open(NAME, 1);
       request.onupgradeneeded = () => request.result.createObjectStore(DB_STORE);
       request.onsuccess = () => {
         const conn = request.result;
@@ -506,108 +459,75 @@ function idbSharedStore(idb: IDBFactory, backup: SharedStore): SharedStore {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- in an error event, `error` is the DOMException (typed nullable).
       request.onerror = () => reject(request.error);
     }));
-  /** One transaction; resolves with what `body` reported once it has completed. */
-  const run = <T>(mode: IDBTransactionMode, body: (os: IDBObjectStore, report: (value: T) => void) => void) =>
-    open().then(
-      (conn) =>
-        new Promise<T>((resolve, reject) => {
-          const tx = conn.transaction(DB_STORE, mode);
-          let value: T;
-          body(tx.objectStore(DB_STORE), (v) => (value = v));
-          tx.oncomplete = () => resolve(value);
-          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the transaction's DOMException (null on an explicit abort, which this code never makes).
-          tx.onerror = tx.onabort = () => reject(tx.error);
-        }),
-    );
-  const guarded = <T>(primary: () => Promise<T>, fallback: () => Promise<T>) =>
+  const io: Store = (body, readonly) =>
     broken
-      ? fallback()
-      : primary().catch(() => {
-          broken = true;
-          return fallback();
-        });
-  return {
-    read: () =>
-      guarded(
-        () =>
-          run<Entry | null>('readonly', (os, report) => {
-            const get = os.get(DB_KEY);
-            get.onsuccess = () => report(asEntry(get.result));
-          }),
-        () => backup.read(),
-      ),
-    write: (entry, since) =>
-      guarded(
-        () =>
-          run<Entry | null>('readwrite', (os, report) => {
-            // Read and write in one transaction: a newer entry another tab committed stays.
-            report(null);
-            const get = os.get(DB_KEY);
-            get.onsuccess = () => {
-              const current = asEntry(get.result);
-              const winner = overtaken(current, since, entry);
-              if (winner) report(winner);
-              else if (!current || !newer(current, entry)) os.put(entry, DB_KEY);
-            };
-          }),
-        () => backup.write(entry, since),
-      ),
-    close: () => {
+      ? backup(body)
+      : open()
+          .then(
+            (conn) =>
+              new Promise<ReturnType<typeof body>>((resolve, reject) => {
+                // Read and write in one transaction: a newer entry another tab committed stays.
+                const tx = conn.transaction(DB_STORE, readonly ? 'readonly' : 'readwrite');
+                const os = tx.objectStore(DB_STORE);
+                const get = os.get(DB_KEY);
+                let value: ReturnType<typeof body>;
+                get.onsuccess = () => (value = body(asEntry(get.result), (entry) => os.put(entry, DB_KEY)));
+                tx.oncomplete = () => resolve(value);
+                // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the transaction's DOMException (null on an explicit abort, which this code never makes).
+                tx.onerror = tx.onabort = () => reject(tx.error);
+              }),
+          )
+          .catch(() => {
+            broken = true;
+            return backup(body);
+          });
+  return [
+    io,
+    () => {
       closed = true;
       void db?.then((conn) => conn.close(), noop);
       db = null;
     },
-  };
+  ];
 }
 
 /** The entry in localStorage (no IndexedDB): whole, under one key. */
-function localSharedStore(local: () => Storage): SharedStore {
-  const read = () => asEntry(JSON.parse(local().getItem(SHARED_KEY) ?? 'null'));
-  return {
-    // async, though nothing is awaited: a throw (bad JSON, storage refused) becomes a rejection the caller handles.
-    // eslint-disable-next-line @typescript-eslint/require-await -- see above.
-    read: async () => read(),
-    // eslint-disable-next-line @typescript-eslint/require-await -- see above.
-    write: async (entry, since) => {
-      const current = read();
-      const winner = overtaken(current, since, entry);
-      if (!winner && (!current || !newer(current, entry))) local().setItem(SHARED_KEY, JSON.stringify(entry));
-      return winner;
-    },
-    close: noop,
-  };
+function localStore(win: Window): Store {
+  // async, though nothing is awaited: a throw (bad JSON, storage refused) becomes a rejection the caller handles.
+  // eslint-disable-next-line @typescript-eslint/require-await -- see above.
+  return async (body) => body(asEntry(load(win, SHARED_KEY)), (entry) => save(win, SHARED_KEY, entry));
 }
 
 function webLockMutex(locks: LockManager, fallback: Mutex): Mutex {
   return <T>(fn: () => Promise<T>) => {
     let entered = false;
-    let request: Promise<T>;
-    try {
-      // The lock is held until the callback's promise settles; request() resolves with its value.
-      request = locks.request(LOCK, () => {
-        entered = true;
-        return fn();
-      }) as Promise<unknown> as Promise<T>;
-    } catch {
-      return fallback(fn);
-    }
-    // Locks refused (e.g. a sandboxed frame): the lease instead.
-    return request.catch((error: unknown): Promise<T> => (entered ? Promise.reject(error) : fallback(fn)));
+    // The lock is held until the callback's promise settles; request() resolves with its value.
+    // Locks refused, at once or later (e.g. a sandboxed frame): the lease instead.
+    return new Promise<T>((resolve) =>
+      resolve(
+        locks.request(LOCK, () => {
+          entered = true;
+          return fn();
+        }) as Promise<unknown> as Promise<T>,
+      ),
+    ).catch((error: unknown): Promise<T> => (entered ? Promise.reject(error) : fallback(fn)));
   };
 }
 
 /** A lease in localStorage: claimed, re-read after a pause (the last writer wins), renewed while held. */
-function leaseMutex(local: () => Storage, id: string, alive: () => boolean): Mutex {
-  const read = (): { owner: string; until: number } | null => {
+function leaseMutex(win: Window, id: string, alive: () => boolean): Mutex {
+  const read = () => {
     try {
-      const lease: unknown = JSON.parse(local().getItem(LEASE_KEY) ?? 'null');
-      const { owner, until } = (lease ?? {}) as { owner?: unknown; until?: unknown };
-      return typeof owner === 'string' && typeof until === 'number' ? { owner, until } : null;
+      const lease = Object(load(win, LEASE_KEY)) as { owner?: unknown; until?: unknown };
+      if (typeof lease.owner === 'string' && typeof lease.until === 'number')
+        return lease as { owner: string; until: number };
     } catch {
-      return null;
+      // Unreadable: as if there were none.
     }
+    return null;
   };
-  const claim = () => local().setItem(LEASE_KEY, JSON.stringify({ owner: id, until: Date.now() + LEASE_MS }));
+  const mine = () => read()?.owner === id;
+  const claim = () => save(win, LEASE_KEY, { owner: id, until: Date.now() + LEASE_MS });
   /** One hold at a time within this tab too: the lease names the tab, not the call. */
   let chain: Promise<unknown> = Promise.resolve();
   return <T>(fn: () => Promise<T>) => {
@@ -628,13 +548,13 @@ function leaseMutex(local: () => Storage, id: string, alive: () => boolean): Mut
           return fn();
         }
         await sleep(LEASE_SETTLE_MS);
-        if (read()?.owner === id) break;
+        if (mine()) break;
       }
       await sleep(LEASE_RETRY_MS + Math.random() * LEASE_RETRY_MS);
     }
     const renew = setInterval(() => {
       try {
-        if (read()?.owner === id) claim();
+        if (mine()) claim();
       } catch {
         // The lease lapses; the work goes on.
       }
@@ -644,7 +564,7 @@ function leaseMutex(local: () => Storage, id: string, alive: () => boolean): Mut
     } finally {
       clearInterval(renew);
       try {
-        if (read()?.owner === id) local().removeItem(LEASE_KEY);
+        if (mine()) win.localStorage.removeItem(LEASE_KEY);
       } catch {
         // It expires on its own.
       }
@@ -653,22 +573,13 @@ function leaseMutex(local: () => Storage, id: string, alive: () => boolean): Mut
 }
 
 function channelWire(Channel: typeof BroadcastChannel, receive: (data: unknown) => void): Wire {
-  const channel = new Channel(CHANNEL);
+  const channel = new Channel(NAME);
   channel.onmessage = (event: MessageEvent) => receive(event.data);
-  return {
-    post: (message) => {
-      try {
-        channel.postMessage(message);
-      } catch {
-        // Closed while the app is torn down.
-      }
-    },
-    close: () => channel.close(),
-  };
+  return [(message) => channel.postMessage(message), () => channel.close()];
 }
 
 /** Without BroadcastChannel: `storage` events of one key, which fire in the other tabs only. */
-function storageWire(win: Window, local: () => Storage, receive: (data: unknown) => void): Wire {
+function storageWire(win: Window, receive: (data: unknown) => void): Wire {
   const listener = (event: StorageEvent) => {
     if (event.key !== MESSAGE_KEY || !event.newValue) return;
     try {
@@ -679,15 +590,9 @@ function storageWire(win: Window, local: () => Storage, receive: (data: unknown)
   };
   win.addEventListener('storage', listener);
   let sent = 0;
-  return {
-    post: (message) => {
-      try {
-        // The counter makes each message a change, so the event fires even for a repeat.
-        local().setItem(MESSAGE_KEY, JSON.stringify({ ...message, n: `${Date.now()}-${sent++}` }));
-      } catch {
-        // No storage: no messages.
-      }
-    },
-    close: () => win.removeEventListener('storage', listener),
-  };
+  return [
+    // The counter makes each message a change, so the event fires even for a repeat.
+    (message) => save(win, MESSAGE_KEY, { ...message, n: `${Date.now()}-${sent++}` }),
+    () => win.removeEventListener('storage', listener),
+  ];
 }
