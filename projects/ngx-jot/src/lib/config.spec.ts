@@ -47,6 +47,13 @@ describe('config checks at start-up', () => {
     ['a bad ssr mode', { loginUrl: '/a', ssr: 'sometimes' }, /ssr must be 'defer' or 'redirect'/],
     ['an empty excluded URL', { loginUrl: '/a', excludedUrls: [''] }, /excludedUrls entries/],
     ['readTokens not a function', { loginUrl: '/a', readTokens: 'token' }, /readTokens must be a function/],
+    // A lone string would otherwise be split into characters: '/public' excluding every URL under '/'.
+    ['excludedUrls as a string', { loginUrl: '/a', excludedUrls: '/public' }, /excludedUrls must be an array/],
+    [
+      'allowedOrigins as a string',
+      { loginUrl: '/a', allowedOrigins: 'https://api.example.com' },
+      /allowedOrigins must be an array/,
+    ],
   ])('rejects %s, saying what to change', (_what, config, message) => {
     const text = configError(config);
     expect(text).toMatch(/^ngx-jot: /);

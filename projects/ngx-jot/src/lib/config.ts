@@ -77,9 +77,47 @@ export function defaultReadTokens(body: unknown): JotTokens | null {
   return { accessToken, refreshToken: typeof refreshToken === 'string' ? refreshToken : undefined };
 }
 
-const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
+/** Has a character other than whitespace: what `s.trim() !== ''` tests. */
+const NON_BLANK = /\S/;
+/** An app path, as `loginRoute` and `forbiddenRoute` must be. */
+const APP_PATH = /^\//;
 
-/** Checks a `JotConfig` once, at start-up, and throws a `JotError('config')` that says what to change. */
+/** What a failed config check says (dev mode only: `ngDevMode && ...` is `false` in production). */
+type Why = ((got: unknown) => string) | false | null;
+
+/** Dev-mode text of most failed checks: `<key> must be <what>; got <the value, as JSON>.` */
+const mustBe =
+  (key: string, what: string) =>
+  (got: unknown): string =>
+    `${key} must be ${what}; got ${JSON.stringify(got)}.`;
+
+/** Dev-mode text of the route checks. */
+const appPath = "an app path starting with '/', e.g. '/login'";
+
+/** `value` when it is a string that `pattern` matches; else a `JotError('config')` that says `why` in dev mode. */
+function text(value: unknown, pattern: RegExp, why: Why): string {
+  if (typeof value !== 'string' || !pattern.test(value)) throw configError(why ? why(value) : '');
+  return value;
+}
+
+/** A list option: left out is empty; anything but an array (a lone string, say) is refused, not split. */
+function list<T>(value: readonly T[] | undefined, name: string): readonly T[] {
+  const entries = value ?? [];
+  // Not Array.isArray(entries): that would narrow `entries` to any[].
+  if (!(entries instanceof Array)) {
+    throw configError(ngDevMode ? `${name} must be an array, e.g. ${name}: [${JSON.stringify(value)}].` : '');
+  }
+  return entries;
+}
+
+/** A RegExp without the g and y flags: with them, test() resumes at lastIndex and misses every other URL. */
+const stateless = (re: RegExp): RegExp =>
+  re.global || re.sticky ? new RegExp(re.source, re.flags.replace(/[gy]/g, '')) : re;
+
+/**
+ * Checks a `JotConfig` once, at start-up, and throws a `JotError('config')` that says what to change.
+ * The checks run in a fixed order, so of several things wrong the same one is reported each time.
+ */
 export function resolveConfig(config: JotConfig): ResolvedJotConfig {
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for JavaScript callers and `any`; the type cannot promise it.
   if (!config || typeof config !== 'object') {
@@ -87,17 +125,19 @@ export function resolveConfig(config: JotConfig): ResolvedJotConfig {
       ngDevMode ? `provideJot() needs a config object, e.g. provideJot({ loginUrl: '/authenticate' }).` : '',
     );
   }
-  if (!nonEmpty(config.loginUrl)) {
-    throw configError(
-      ngDevMode ? `loginUrl must be a non-empty URL, e.g. provideJot({ loginUrl: '/authenticate' }).` : '',
-    );
-  }
-  if (config.logoutUrl !== undefined && !nonEmpty(config.logoutUrl)) {
-    throw configError(ngDevMode ? `logoutUrl must be a non-empty URL or left out.` : '');
-  }
+  const loginUrl = text(
+    config.loginUrl,
+    NON_BLANK,
+    ngDevMode && (() => `loginUrl must be a non-empty URL, e.g. provideJot({ loginUrl: '/authenticate' }).`),
+  );
+  // Left out, not null: null is refused like any other non-URL.
+  const logoutUrl =
+    config.logoutUrl === undefined
+      ? null
+      : text(config.logoutUrl, NON_BLANK, ngDevMode && (() => `logoutUrl must be a non-empty URL or left out.`));
   const origins = new Set<string>();
   const originPatterns: RegExp[] = [];
-  for (const entry of config.allowedOrigins ?? []) {
+  for (const entry of list(config.allowedOrigins, 'allowedOrigins')) {
     if (entry instanceof RegExp) {
       if (
         (typeof ngDevMode === 'undefined' || ngDevMode) &&
@@ -107,93 +147,90 @@ export function resolveConfig(config: JotConfig): ResolvedJotConfig {
           `ngx-jot: allowedOrigins entry ${entry} is not anchored with ^...$; it may match an origin such as https://api.example.com.evil.com.`,
         );
       }
-      originPatterns.push(entry);
-      continue;
-    }
-    origins.add(checkOrigin(entry));
-  }
-  for (const entry of config.excludedUrls ?? []) {
-    if (!(entry instanceof RegExp) && !nonEmpty(entry)) {
-      throw configError(
-        ngDevMode
-          ? `excludedUrls entries must be non-empty strings (URL prefixes) or RegExps; got ${JSON.stringify(entry)}.`
-          : '',
-      );
+      originPatterns.push(stateless(entry));
+    } else {
+      origins.add(checkOrigin(entry));
     }
   }
+  const excludedUrls = list(config.excludedUrls, 'excludedUrls').map((entry) =>
+    entry instanceof RegExp
+      ? stateless(entry)
+      : text(
+          entry,
+          NON_BLANK,
+          ngDevMode && mustBe('excludedUrls entries', 'non-empty strings (URL prefixes) or RegExps'),
+        ),
+  );
   const leeway = config.leewaySeconds ?? JOT_DEFAULT_CONFIG.leewaySeconds;
-  if (typeof leeway !== 'number' || !(leeway >= 0) || !Number.isFinite(leeway)) {
+  // Number.isFinite is false for anything but a finite number (no coercion, unlike isFinite).
+  if (!(Number.isFinite(leeway) && leeway >= 0)) {
     throw configError(ngDevMode ? `leewaySeconds must be a finite number >= 0; got ${String(leeway)}.` : '');
   }
-  const headerName = config.headerName ?? JOT_DEFAULT_CONFIG.headerName;
-  if (!nonEmpty(headerName) || !/^[!#$%&'*+.^_`|~\w-]+$/.test(headerName)) {
-    throw configError(
-      ngDevMode
-        ? `headerName must be a valid HTTP header name such as 'Authorization'; got ${JSON.stringify(headerName)}.`
-        : '',
-    );
-  }
-  const scheme = config.scheme ?? JOT_DEFAULT_CONFIG.scheme;
-  if (typeof scheme !== 'string' || /\s/.test(scheme)) {
-    throw configError(
-      ngDevMode
-        ? `scheme must be a single word such as 'Bearer' (or '' for a bare token); got ${JSON.stringify(scheme)}.`
-        : '',
-    );
-  }
-  const loginRoute = config.loginRoute ?? JOT_DEFAULT_CONFIG.loginRoute;
-  const forbiddenRoute = config.forbiddenRoute ?? loginRoute;
-  for (const [key, route] of [
-    ['loginRoute', loginRoute],
-    ['forbiddenRoute', forbiddenRoute],
-  ] as const) {
-    if (!nonEmpty(route) || !route.startsWith('/')) {
-      throw configError(
-        ngDevMode ? `${key} must be an app path starting with '/', e.g. '/login'; got ${JSON.stringify(route)}.` : '',
-      );
-    }
-  }
-  const ssr = config.ssr ?? JOT_DEFAULT_CONFIG.ssr;
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for JavaScript callers and `any`; the type cannot promise it.
-  if (ssr !== 'defer' && ssr !== 'redirect') {
-    throw configError(ngDevMode ? `ssr must be 'defer' or 'redirect'; got ${JSON.stringify(ssr)}.` : '');
-  }
-  if (config.readTokens !== undefined && typeof config.readTokens !== 'function') {
-    throw configError(ngDevMode ? `readTokens must be a function (body) => ({ accessToken, refreshToken }).` : '');
-  }
-  return {
-    loginUrl: config.loginUrl,
-    logoutUrl: config.logoutUrl ?? null,
+  // Checked last, below. A default applies to undefined only: null is refused like any other non-function.
+  const { readTokens = defaultReadTokens } = config;
+  const resolved: ResolvedJotConfig = {
+    loginUrl,
+    logoutUrl,
     origins,
     originPatterns,
-    excludedUrls: [...(config.excludedUrls ?? [])],
-    headerName,
-    scheme,
-    loginRoute,
-    forbiddenRoute,
+    excludedUrls,
     leewayMs: leeway * 1000,
-    readTokens: config.readTokens ?? defaultReadTokens,
-    ssr,
+    // The HTTP token characters (RFC 9110).
+    headerName: text(
+      config.headerName ?? JOT_DEFAULT_CONFIG.headerName,
+      /^[!#$%&'*+.^_`|~\w-]+$/,
+      ngDevMode && mustBe('headerName', "a valid HTTP header name such as 'Authorization'"),
+    ),
+    scheme: text(
+      config.scheme ?? JOT_DEFAULT_CONFIG.scheme,
+      /^\S*$/,
+      ngDevMode && mustBe('scheme', "a single word such as 'Bearer' (or '' for a bare token)"),
+    ),
+    loginRoute: text(
+      config.loginRoute ?? JOT_DEFAULT_CONFIG.loginRoute,
+      APP_PATH,
+      ngDevMode && mustBe('loginRoute', appPath),
+    ),
+    // Defaults to loginRoute, which passed the check above.
+    forbiddenRoute: text(
+      config.forbiddenRoute ?? config.loginRoute ?? JOT_DEFAULT_CONFIG.loginRoute,
+      APP_PATH,
+      ngDevMode && mustBe('forbiddenRoute', appPath),
+    ),
+    ssr: text(
+      config.ssr ?? JOT_DEFAULT_CONFIG.ssr,
+      /^(defer|redirect)$/,
+      ngDevMode && mustBe('ssr', "'defer' or 'redirect'"),
+    ) as 'defer' | 'redirect',
+    readTokens,
   };
+  if (typeof readTokens !== 'function') {
+    throw configError(ngDevMode ? `readTokens must be a function (body) => ({ accessToken, refreshToken }).` : '');
+  }
+  return resolved;
 }
 
+/** `entry`, an http(s) origin, normalised as the URL parser serialises it (lower case, no default port). */
 function checkOrigin(entry: unknown): string {
   const fix =
     ngDevMode &&
     `allowedOrigins entries are origins like 'https://api.example.com' or 'http://localhost:3000' (scheme, host, optional port; no path)`;
-  if (!nonEmpty(entry)) throw configError(ngDevMode ? `${fix}; got ${JSON.stringify(entry)}.` : '');
+  const origin = text(entry, NON_BLANK, ngDevMode && ((got) => `${fix}; got ${JSON.stringify(got)}.`));
   let url: URL;
   try {
-    url = new URL(entry);
+    url = new URL(origin);
   } catch {
-    throw configError(ngDevMode ? `${fix}; got '${entry}', which has no scheme.` : '');
+    throw configError(ngDevMode ? `${fix}; got '${origin}', which has no scheme.` : '');
   }
-  if (url.origin === 'null' || !/^https?:$/.test(url.protocol)) {
-    throw configError(ngDevMode ? `${fix}; got '${entry}', which is not an http(s) origin.` : '');
-  }
-  if (url.username || url.password || url.pathname !== '/' || url.search || url.hash) {
+  // An http(s) URL always has a tuple origin, never the opaque "null".
+  const http = /^https?:$/.test(url.protocol);
+  if (!http || url.username || url.password || url.pathname !== '/' || url.search || url.hash) {
     throw configError(
-      ngDevMode ? `${fix}; got '${entry}'. Remove the path, query or credentials, i.e. use '${url.origin}'.` : '',
+      ngDevMode
+        ? http
+          ? `${fix}; got '${origin}'. Remove the path, query or credentials, i.e. use '${url.origin}'.`
+          : `${fix}; got '${origin}', which is not an http(s) origin.`
+        : '',
     );
   }
   return url.origin;

@@ -8,7 +8,6 @@ import {
   type GuardResult,
   type MaybeAsync,
   type PartialMatchRouteSnapshot,
-  type Params,
   RedirectCommand,
   type Route,
   ROUTES,
@@ -16,10 +15,10 @@ import {
   type RouterStateSnapshot,
   type UrlSegment,
   type UrlSegmentGroup,
-  UrlTree,
+  type UrlTree,
 } from '@angular/router';
 import type { JwtPayload } from 'jwt-decode';
-import { type Observable, catchError, from, map, of, switchMap } from 'rxjs';
+import { type Observable, catchError, from, isObservable, map, switchMap } from 'rxjs';
 
 import { configError, warnOnce } from './errors';
 import { JotAuth, type JotInternals } from './jot-auth';
@@ -36,8 +35,16 @@ type JotGuardFn = CanActivateFn & CanActivateChildFn & CanMatchFn;
 /** Navigation state of a claims guard's redirect to `forbiddenRoute`. */
 const FORBIDDEN_STATE = 'ɵjotForbidden';
 
-/** Marks the protecting guards, so JotAuth can tell whether the page shown is protected. */
-const PROTECTS = Symbol(typeof ngDevMode === 'undefined' || ngDevMode ? 'ngx-jot protecting guard' : '');
+/** The protecting guards (`jotGuard`, each `jotClaimsGuard`), so JotAuth can tell whether the page shown is protected. */
+const PROTECTING = new WeakSet();
+
+/**
+ * "/" not followed by "/" or "\" ("//host" and "/\host" are network-path references: the browser
+ * goes to another host), then none of the whitespace or control characters: browsers drop tabs
+ * and newlines inside URLs ("/\t/evil.com" is "//evil.com"), so all of them are refused.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point of this check.
+const SAFE_PATH = /^\/(?![/\\])[^\s\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]*$/;
 
 /** How a guard was called: the router passes `(snapshot, state)` to activation guards, `(route, segments)` to `canMatch`. */
 type GuardArgs = [ActivatedRouteSnapshot | Route, RouterStateSnapshot | UrlSegment[], PartialMatchRouteSnapshot?];
@@ -88,7 +95,8 @@ export function jotClaimsGuard<TClaims = JwtPayload>(predicate: (claims: TClaims
  */
 export const jotGuestGuard: JotGuardFn = (...args: GuardArgs) => {
   const auth = inject(JotAuth);
-  const jot = setUp(auth.ɵ);
+  const jot = auth.ɵ;
+  jot.isGuarded ??= showsProtectedRoute;
   const router = inject(Router);
   if (isPlatformServer(inject(PLATFORM_ID)) && jot.config.ssr === 'defer') {
     // The server may render the (public) login page, but leaves any redirect to the browser.
@@ -97,14 +105,14 @@ export const jotGuestGuard: JotGuardFn = (...args: GuardArgs) => {
   // Sent here as "forbidden" (forbiddenRoute is loginRoute): show the page, e.g. to switch user.
   // Sending them on could land on another route they may not see, and back here, forever.
   if (router.currentNavigation()?.extras.state?.[FORBIDDEN_STATE]) return true;
-  return whenJudged(auth, (session) => {
+  return whenJudged(auth, jot, (session) => {
     if (!session) return true;
     const [route, state, partial] = args;
     const queryParams = Array.isArray(state)
       ? (partial?.queryParams ?? router.currentNavigation()?.extractedUrl.queryParams ?? {})
       : (route as ActivatedRouteSnapshot).queryParams;
-    const raw: unknown = queryParams['returnUrl'];
-    let target = router.parseUrl(safeReturnUrl(typeof raw === 'string' ? raw : null));
+    // Anything but a string (an array, for a repeated parameter) is '/'.
+    let target = router.parseUrl(safeReturnUrl(queryParams['returnUrl'] as string | undefined));
     // A returnUrl that is the login page itself would only come back here.
     if (samePath(target, router.parseUrl(jot.config.loginRoute))) target = router.parseUrl('/');
     return new RedirectCommand(target, { replaceUrl: true });
@@ -117,19 +125,13 @@ export const jotGuestGuard: JotGuardFn = (...args: GuardArgs) => {
  * control characters, which browsers strip or reinterpret.
  */
 export function safeReturnUrl(url: string | null | undefined): string {
-  if (typeof url !== 'string' || url.charCodeAt(0) !== 47 /* / */) return '/';
-  const second = url.charCodeAt(1);
-  // "//host" and "/\host" are network-path references: the browser goes to another host.
-  if (second === 47 || second === 92 /* \ */) return '/';
-  // Browsers drop tabs and newlines inside URLs ("/\t/evil.com" is "//evil.com"): reject them all.
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point of this check.
-  if (/[\s\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]/.test(url)) return '/';
+  if (typeof url !== 'string' || !SAFE_PATH.test(url)) return '/';
+  // Last, the parser's word: the URL must stay on the origin it is resolved against.
   try {
-    if (new URL(url, 'http://x').origin !== 'http://x') return '/';
+    return new URL(url, 'http://x').origin === 'http://x' ? url : '/';
   } catch {
     return '/';
   }
-  return url;
 }
 
 /**
@@ -156,97 +158,89 @@ export function checkLoginRoute(): void {
 function protecting(predicate: ((claims: JwtPayload) => boolean) | null): JotGuardFn {
   const guard: JotGuardFn = (...args: GuardArgs) => {
     const auth = inject(JotAuth);
-    const jot = setUp(auth.ɵ);
+    const jot = auth.ɵ;
+    // Installed once per JotAuth: the hook that tells whether the page shown is protected.
+    jot.isGuarded ??= showsProtectedRoute;
     const router = inject(Router);
-    const server = isPlatformServer(inject(PLATFORM_ID));
     // The server knows no browser session: it renders neither the page nor a redirect, and the
     // browser decides after hydration.
-    if (server && jot.config.ssr === 'defer') return false;
-    return whenJudged(auth, (session) => {
-      if (!session) return new RedirectCommand(loginTree(router, jot, askedFor(router, args)), { replaceUrl: true });
-      if (predicate && !passes(jot, predicate, session)) {
-        // No returnUrl: a guest guard on that route would send the user straight back here. The
-        // state tells a guest guard there (forbiddenRoute defaults to loginRoute) to let them in.
-        return new RedirectCommand(router.parseUrl(jot.config.forbiddenRoute), {
+    if (isPlatformServer(inject(PLATFORM_ID)) && jot.config.ssr === 'defer') return false;
+    return whenJudged(auth, jot, (session) => {
+      if (!session) {
+        const [, state] = args;
+        let returnUrl: string;
+        if (Array.isArray(state)) {
+          // canMatch runs before the final URL is known: the navigation holds what was asked for.
+          const nav = router.currentNavigation();
+          const tree = nav?.extractedUrl ?? nav?.initialUrl;
+          returnUrl = tree ? router.serializeUrl(tree) : `/${state.map((s) => s.path).join('/')}`;
+        } else {
+          returnUrl = state.url;
+        }
+        // The URL asked for, with its query and fragment, joins the query of loginRoute.
+        // (parseUrl makes a new tree each time, so changing it is safe.)
+        const login = router.parseUrl(jot.config.loginRoute);
+        login.queryParams = { ...login.queryParams, returnUrl };
+        return new RedirectCommand(login, { replaceUrl: true });
+      }
+      if (!predicate) return true;
+      let passes = false;
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare -- only a real `true` lets through; a truthy non-boolean from an untyped predicate denies.
+        passes = predicate(session.claims) === true;
+      } catch (e) {
+        // A predicate that throws (a claim of an unexpected shape) denies rather than lets through.
+        if (typeof ngDevMode === 'undefined' || ngDevMode)
+          warnOnce(jot.warned, `a jotClaimsGuard predicate threw (${String(e)}); access was denied.`);
+      }
+      // No returnUrl: a guest guard on that route would send the user straight back here. The
+      // state tells a guest guard there (forbiddenRoute defaults to loginRoute) to let them in.
+      return (
+        passes ||
+        new RedirectCommand(router.parseUrl(jot.config.forbiddenRoute), {
           replaceUrl: true,
           state: { [FORBIDDEN_STATE]: true },
-        });
-      }
-      return true;
+        })
+      );
     });
   };
-  Object.defineProperty(guard, PROTECTS, { value: true });
+  PROTECTING.add(guard);
   return guard;
-}
-
-/** Installs, once per JotAuth, the hook that tells whether the page shown is protected. */
-function setUp(jot: JotInternals): JotInternals {
-  jot.isGuarded ??= showsProtectedRoute;
-  return jot;
 }
 
 /**
  * Decides from the local session, synchronously when it can: only a stale token that can be
  * refreshed waits, for the one refresh in flight; a refresh that fails means no session.
+ * `decide` always answers synchronously.
  */
 function whenJudged(
   auth: JotAuth<unknown>,
+  jot: JotInternals,
   decide: (session: JotSession | null) => GuardResult,
 ): MaybeAsync<GuardResult> {
-  const jot = auth.ɵ;
+  /** The session while its token is fresh, else null. */
+  const fresh = (session: JotSession | null) => (session && Date.now() < session.staleAt ? session : null);
+  const judge = (): GuardResult | Observable<GuardResult> => {
+    const session = jot.session();
+    if (!session || fresh(session)) return decide(session);
+    // A stale token that cannot be refreshed is no session; JotAuth's timer ends it.
+    if (!jot.canRefresh(session)) return decide(null);
+    return auth.refresh().pipe(
+      map(() => decide(fresh(jot.session()))),
+      // Rejected (the session has ended) or unreachable (kept, but still stale): not logged in now.
+      // (An array is an ObservableInput of its items.)
+      catchError(() => [decide(null)]),
+    );
+  };
   // An async store is still being read (normally done by the app initializer already).
-  if (jot.restoring) return from(jot.restoring).pipe(switchMap(() => toObservable(judge(auth, decide))));
-  return judge(auth, decide);
-}
-
-function judge(auth: JotAuth<unknown>, decide: (session: JotSession | null) => GuardResult): MaybeAsync<GuardResult> {
-  const jot = auth.ɵ;
-  const session = jot.session();
-  if (!session || Date.now() < session.staleAt) return decide(session);
-  // A stale token that cannot be refreshed is no session; JotAuth's timer ends it.
-  if (!jot.canRefresh(session)) return decide(null);
-  return auth.refresh().pipe(
-    map(() => {
-      const fresh = jot.session();
-      return decide(fresh && Date.now() < fresh.staleAt ? fresh : null);
-    }),
-    // Rejected (the session has ended) or unreachable (kept, but still stale): not logged in now.
-    catchError(() => of(decide(null))),
-  );
-}
-
-function toObservable(result: MaybeAsync<GuardResult>): Observable<GuardResult> {
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a guard written in JavaScript may return null; `in` would throw on it.
-  return typeof result === 'object' && result !== null && ('subscribe' in result || 'then' in result)
-    ? from(result)
-    : of(result);
-}
-
-function passes(jot: JotInternals, predicate: (claims: JwtPayload) => boolean, session: JotSession): boolean {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare -- only a real `true` lets through; a truthy non-boolean from an untyped predicate denies.
-    return predicate(session.claims) === true;
-  } catch (e) {
-    // A predicate that throws (a claim of an unexpected shape) denies rather than lets through.
-    if (typeof ngDevMode === 'undefined' || ngDevMode)
-      warnOnce(jot.warned, `a jotClaimsGuard predicate threw (${String(e)}); access was denied.`);
-    return false;
-  }
-}
-
-/** The URL the user asked for, with its query and fragment. */
-function askedFor(router: Router, [, state]: GuardArgs): string {
-  if (!Array.isArray(state)) return state.url;
-  // canMatch runs before the final URL is known: the navigation holds what was asked for.
-  const nav = router.currentNavigation();
-  const tree = nav?.extractedUrl ?? nav?.initialUrl;
-  return tree ? router.serializeUrl(tree) : `/${state.map((s) => s.path).join('/')}`;
-}
-
-function loginTree(router: Router, jot: JotInternals, returnUrl: string): UrlTree {
-  const login = router.parseUrl(jot.config.loginRoute);
-  const queryParams: Params = { ...login.queryParams, returnUrl };
-  return new UrlTree(login.root, queryParams, login.fragment);
+  return jot.restoring
+    ? from(jot.restoring).pipe(
+        switchMap(() => {
+          const result = judge();
+          return isObservable(result) ? result : [result];
+        }),
+      )
+    : judge();
 }
 
 function samePath(a: UrlTree, b: UrlTree): boolean {
@@ -259,24 +253,23 @@ function samePath(a: UrlTree, b: UrlTree): boolean {
 }
 
 const isProtecting = (guards: unknown): boolean =>
-  Array.isArray(guards) &&
-  guards.some((g) => typeof g === 'function' && (g as unknown as Record<symbol, unknown>)[PROTECTS] === true);
+  Array.isArray(guards) && guards.some((g: unknown) => PROTECTING.has(g as object));
 
 /** Does the route tree shown use `jotGuard` or a `jotClaimsGuard`? (The `isGuarded` hook of JotAuth.) */
 function showsProtectedRoute(router: Router): boolean {
-  const visit = (snapshot: ActivatedRouteSnapshot): boolean => {
-    const config = snapshot.routeConfig;
-    if (
-      config &&
+  return protects(router.routerState.snapshot.root);
+}
+
+/** Is this route, or one below it, behind a protecting guard? */
+function protects(snapshot: ActivatedRouteSnapshot): boolean {
+  const config = snapshot.routeConfig;
+  return (
+    (!!config &&
       (isProtecting(config.canActivate) ||
         isProtecting(config.canMatch) ||
-        (snapshot.children.length > 0 && isProtecting(config.canActivateChild)))
-    ) {
-      return true;
-    }
-    return snapshot.children.some(visit);
-  };
-  return visit(router.routerState.snapshot.root);
+        (snapshot.children.length > 0 && isProtecting(config.canActivateChild)))) ||
+    snapshot.children.some(protects)
+  );
 }
 
 /**

@@ -161,6 +161,16 @@ describe('jotInterceptor: where the token goes', () => {
     expect(sentHeader('/api/health-check')).not.toBeNull();
   });
 
+  it('judges every request alike with g or y flagged patterns (test() would resume at lastIndex)', () => {
+    setup({ excludedUrls: [/^\/public\//g], allowedOrigins: [/^https:\/\/api\.example\.com$/y] });
+    // Two in a row: a stateful pattern matches, then resumes past the end and misses.
+    expect(sentHeader('/public/a')).toBeNull();
+    expect(sentHeader('/public/b')).toBeNull();
+    // Two spellings of one origin (two cache keys), so the pattern is asked twice.
+    expect(sentHeader('https://api.example.com/x')).not.toBeNull();
+    expect(sentHeader('https://api.example.com:443/x')).not.toBeNull();
+  });
+
   it('uses the configured header name and scheme', () => {
     const { token } = setup({ headerName: 'X-Auth', scheme: 'Token' });
     expect(sentHeader('/api', { header: 'X-Auth' })).toBe(`Token ${token}`);

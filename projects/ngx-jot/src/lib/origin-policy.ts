@@ -4,36 +4,26 @@ import type { ResolvedJotConfig } from './config';
 const CACHE_LIMIT = 512;
 
 /**
- * `scheme://host[:port]` in its plain form, ended by "/", "?", "#" or the end: the origin of such a
- * URL is the origin of this prefix alone, so the cache keys on it and ids in paths do not miss.
- * It only picks a cache key; the verdict still comes from the URL parser. Anything unusual
- * (userinfo, backslashes, tabs, "%", IPv6) does not match and keys on the whole URL.
+ * The cache key of a URL. First branch: `scheme://host[:port]` in its plain form, ended by "/",
+ * "?", "#" or the end; the origin of such a URL is the origin of this prefix alone, so ids in paths
+ * do not miss. Anything unusual (userinfo, backslashes, tabs, "%", IPv6) and relative URLs fall to
+ * the second branch, which always matches: the URL up to its first "?" or "#", since the origin is
+ * settled before them. It only picks a cache key; the verdict still comes from the URL parser.
  */
-const PLAIN_ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?(?=[/?#]|$)/;
+const CACHE_KEY = /^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?(?=[/?#]|$)|^[^?#]*/;
 
-/** The URL up to its first "?" or "#": the origin is settled before them. */
-function beforeQuery(url: string): string {
-  let end = url.length;
-  const q = url.indexOf('?');
-  const h = url.indexOf('#');
-  if (q >= 0) end = q;
-  if (h >= 0 && h < end) end = h;
-  return end === url.length ? url : url.slice(0, end);
-}
-
-/** `a-z A-Z 0-9 - . _ ~ ? # %`: after a leading `/`, these make a path-absolute URL. */
-function isPathStart(code: number): boolean {
+/**
+ * "/" alone, or "/" then one of `a-z A-Z 0-9 - . _ ~ ? # %`: a path-absolute URL, so same-origin,
+ * known without parsing. Anything else ("//host", "/\host", "/\thost", which the parser turns into
+ * a host) is not, and takes the full parse.
+ */
+function isPathAbsolute(url: string): boolean {
+  if (url.charCodeAt(0) !== 47 /* / */) return false;
+  const second = url.charCodeAt(1);
+  // Setting bit 5 maps A-Z onto a-z, and no other code onto them.
+  const lower = second | 32;
   return (
-    (code >= 48 && code <= 57) ||
-    (code >= 65 && code <= 90) ||
-    (code >= 97 && code <= 122) ||
-    code === 45 ||
-    code === 46 ||
-    code === 95 ||
-    code === 126 ||
-    code === 63 ||
-    code === 35 ||
-    code === 37
+    url.length === 1 || (lower >= 97 && lower <= 122) || (second >= 48 && second <= 57) || '-._~?#%'.includes(url[1])
   );
 }
 
@@ -42,16 +32,16 @@ function isPathStart(code: number): boolean {
  * WHATWG URL parser resolves them against `document.baseURI`, like Angular's XSRF interceptor.
  */
 export class OriginPolicy {
-  private readonly cache = new Map<string, boolean>();
-  private readonly base: string;
-  private readonly self: string;
+  // `#private`: minifiers shorten these names, unlike TypeScript's `private` ones.
+  readonly #config: ResolvedJotConfig;
+  readonly #cache = new Map<string, boolean>();
+  readonly #base: string;
+  readonly #self: string;
   /** A `<base href>` on another origin would send "/x" elsewhere; then nothing is taken on trust. */
-  private readonly fastPath: boolean;
+  readonly #fastPath: boolean;
 
-  constructor(
-    private readonly config: ResolvedJotConfig,
-    doc: Document | null,
-  ) {
+  constructor(config: ResolvedJotConfig, doc: Document | null) {
+    this.#config = config;
     let base: string | null | undefined;
     try {
       base = doc?.baseURI;
@@ -59,49 +49,51 @@ export class OriginPolicy {
       // Domino, the server DOM of @angular/platform-server, throws on baseURI (NotYetImplemented).
     }
     // Null for a document that is not fully active (HTML spec), though typed `Location`.
-    const location: Location | null | undefined = doc?.location;
-    this.base = base || location?.href || 'http://localhost/';
-    this.self = originOf(location?.href ?? this.base) ?? 'null';
-    this.fastPath = originOf(this.base) === this.self;
+    const href = (doc?.location as Location | null | undefined)?.href;
+    const against = (this.#base = base || href || 'http://localhost/');
+    const self = (this.#self = originOf(href ?? against) ?? 'null');
+    this.#fastPath = originOf(against) === self;
   }
 
   /** The origin is the page's own or an allowed one. */
   allowsOrigin(url: string): boolean {
-    // Hot path: "/api/x" is path-absolute, so same-origin, with no parsing. Anything else
-    // ("//host", "/\host", "/\thost", which the parser turns into a host) takes the full parse.
-    if (this.fastPath && url.charCodeAt(0) === 47 && (url.length === 1 || isPathStart(url.charCodeAt(1)))) return true;
-    const key = PLAIN_ORIGIN.exec(url)?.[0] ?? beforeQuery(url);
-    let verdict = this.cache.get(key);
+    // Hot path: "/api/x" is same-origin, with no parsing and no cache.
+    if (this.#fastPath && isPathAbsolute(url)) return true;
+    const cache = this.#cache;
+    // eslint-disable-next-line @typescript-eslint/no-non-null-assertion -- CACHE_KEY's second branch matches every string.
+    const key = CACHE_KEY.exec(url)![0];
+    let verdict = cache.get(key);
     if (verdict === undefined) {
-      verdict = this.judge(originOf(key, this.base));
-      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-      this.cache.set(key, verdict);
+      const origin = originOf(key, this.#base);
+      const { origins, originPatterns } = this.#config;
+      // An unparsable URL (null) or an opaque origin ("null", e.g. data:) never gets the token.
+      verdict =
+        !!origin &&
+        origin !== 'null' &&
+        (origin === this.#self ||
+          origins.has(origin) ||
+          // Patterns have no g or y flag (resolveConfig drops them), so test() keeps no state.
+          originPatterns.some((p) => p.test(origin)));
+      if (cache.size >= CACHE_LIMIT) cache.clear();
+      cache.set(key, verdict);
     }
     return verdict;
   }
 
-  /** The first `excludedUrls` entry that matches, tested against the URL as written and as resolved. */
+  /**
+   * The first `excludedUrls` entry that matches, tested against the URL as written and as resolved.
+   * The interceptor calls it only when there are entries, so it does not check for none.
+   */
   excludedBy(url: string): string | RegExp | undefined {
-    const list = this.config.excludedUrls;
-    if (list.length === 0) return undefined;
     let absolute: string;
     try {
-      absolute = new URL(url, this.base).href;
+      absolute = new URL(url, this.#base).href;
     } catch {
       absolute = url;
     }
-    return list.find((e) =>
+    return this.#config.excludedUrls.find((e) =>
       typeof e === 'string' ? url.startsWith(e) || absolute.startsWith(e) : e.test(url) || e.test(absolute),
     );
-  }
-
-  private judge(origin: string | null): boolean {
-    if (origin === null || origin === 'null') return false;
-    if (origin === this.self || this.config.origins.has(origin)) return true;
-    return this.config.originPatterns.some((p) => {
-      p.lastIndex = 0;
-      return p.test(origin);
-    });
   }
 }
 
