@@ -109,7 +109,8 @@ export async function benchMemory({ total = 100_000, batch = 1_000, warmupBatche
     };
     events.unsubscribe();
     // JotAuth's own event Subject (private field): our subscription was the only one.
-    afterLogout.eventObservers = auth.eventSubject?.observers?.length ?? null;
+    // `events` is the Subject's asObservable(); rxjs keeps the Subject as its `source`.
+    afterLogout.eventObservers = auth.events.source?.observers?.length ?? null;
     app.destroy();
     const afterDestroy = await heapUsed();
     return {
