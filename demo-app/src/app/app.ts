@@ -15,7 +15,7 @@ import { SessionView } from './session';
       <div class="topbar-inner">
         <a class="brand" routerLink="/">
           <span class="brand-mark" aria-hidden="true">j</span>
-          <span>ngx-jot <span class="muted">demo</span></span>
+          <span>ngx-jot <span class="muted brand-suffix">demo</span></span>
         </a>
         <nav class="nav" aria-label="Main">
           <a routerLink="/" routerLinkActive="active" [routerLinkActiveOptions]="{ exact: true }">Home</a>

@@ -93,7 +93,7 @@ export function burstSummary(requests: readonly RequestItem[], section: LogSecti
               } @else {
                 <div class="log-row" [class]="'log-row state-' + state(item)" [attr.data-state]="state(item)">
                   <span class="log-time">+{{ item.askedAt - section.startedAt }} ms</span>
-                  <span class="log-label">
+                  <span class="log-label" [title]="item.method + ' ' + item.url">
                     @if (role(item); as r) {
                       <span class="log-role">{{ r }}</span>
                     }
