@@ -175,7 +175,11 @@ test.describe('failure states', () => {
     await page.route('**/refresh', (route) => route.abort('connectionrefused'));
     await page.getByTestId('burst').click();
     await expect(page.getByTestId('burst-result')).toHaveText(/^0 ok, 10 failed/);
-    await expect(page.getByTestId('refresh-failure')).toContainText('The last refresh failed');
+    await expect(page.getByTestId('refresh-failure')).toContainText(
+      'The last refresh failed: the API did not answer the refresh call (network error). The session is kept',
+    );
+    await expect(page.getByTestId('timeline-story')).toContainText('the refresh call ran, and it failed');
+    await expect(page.getByTestId('request-log')).toContainText('401 → held → failed: no new token');
     await expect(page.getByTestId('session-state')).toContainText('John Doe');
     await expect(page).toHaveURL(/\/restricted$/);
   });

@@ -1,5 +1,5 @@
 import { DestroyRef, Injectable, computed, effect, inject, signal, untracked } from '@angular/core';
-import { JotAuth, type JotEvent } from 'ngx-jot';
+import { JotAuth, JotError, type JotEvent } from 'ngx-jot';
 
 import { DEMO_CONFIG } from './demo-config';
 
@@ -265,12 +265,23 @@ export class Activity {
         if (this.ownTokens.includes(this.auth.token() ?? '')) this.note('new access token', 'good');
         break;
       case 'refresh-failure': {
-        const why = event.error instanceof Error ? event.error.message.replace(/^ngx-jot: /, '') : String(event.error);
+        const why = this.refreshFailureWords(event.error);
         this.lastRefreshFailure.set(why);
         this.note(`refresh failed: ${why}`, 'bad');
         break;
       }
     }
+  }
+
+  /** Why a refresh failed, from what its call got back (a production build's JotError has no message). */
+  private refreshFailureWords(error: unknown): string {
+    const call = [...this.itemList()].reverse().find((item) => item.type === 'request' && item.role === 'refresh');
+    const status = call?.type === 'request' ? call.attempts.at(-1)?.status : undefined;
+    if (status === 0) return 'the API did not answer the refresh call (network error)';
+    if (typeof status === 'number' && status >= 500) return `the API failed the refresh call (${status})`;
+    if (typeof status === 'number' && status >= 400) return `the API refused the refresh call (${status})`;
+    const code = error instanceof JotError ? error.code : 'unknown error';
+    return `${code}${error instanceof Error && error.message ? `: ${error.message.replace(/^ngx-jot: /, '')}` : ''}`;
   }
 
   /**

@@ -34,6 +34,10 @@ export function journeyOf(request: RequestItem): string {
   });
   const state = stateOf(request);
   if (state === 'held' && steps.at(-1) !== 'held') steps.push('held');
+  // Held after a 401, and then given up: the refresh brought no new token.
+  if (request.outcome === 'failed' && request.attempts.at(-1)?.status === 401 && request.role === 'api') {
+    steps.push('held', 'failed: no new token');
+  }
   if (request.outcome === 'failed' && request.attempts.length === 0) steps.push(request.detail || 'failed');
   return steps.join(' → ');
 }
@@ -103,9 +107,6 @@ export function burstSummary(requests: readonly RequestItem[], section: LogSecti
                     <span class="journey">{{ journey(item) }}</span>
                     @if (item.role === 'foreign' && item.attempts.length > 0) {
                       <span class="muted">{{ item.attempts[0].withToken ? 'token sent!' : 'no token sent' }}</span>
-                    }
-                    @if (item.outcome === 'failed' && item.attempts.length > 0 && item.detail) {
-                      <span class="muted">{{ item.detail }}</span>
                     }
                   </span>
                 </div>

@@ -30,7 +30,12 @@ import { SessionView } from '../session';
         }
       </div>
       @if (activity.refreshFailure(); as why) {
-        <p class="notice" data-testid="refresh-failure">The last refresh failed: {{ why }}</p>
+        <p class="notice" data-testid="refresh-failure">
+          The last refresh failed: {{ why }}.
+          @if (session.signedIn()) {
+            The session is kept: the next request tries again.
+          }
+        </p>
       }
       <h3>Claims</h3>
       <pre class="code" data-testid="claims">{{ session.claims() | json }}</pre>

@@ -85,6 +85,9 @@ describe('timeline and log of a burst', () => {
     expect(journeyOf(burst.items[0] as RequestItem)).toBe('401 → held → replayed → 200');
     expect(journeyOf(request(6, 'api', [{ endedAt: T0 + 3, status: 0 }], { outcome: 'failed' }))).toBe('network error');
     expect(journeyOf(request(7, 'api', [{ endedAt: T0 + 3, status: 401 }]))).toBe('401 → held');
+    expect(journeyOf(request(8, 'api', [{ endedAt: T0 + 3, status: 401 }], { outcome: 'failed' }))).toBe(
+      '401 → held → failed: no new token',
+    );
   });
 
   it('sums a burst up as "N ok, M failed" first, then what was held and how many refreshes ran', () => {

@@ -212,6 +212,9 @@ export class Timeline {
     if (m.held === 0) {
       return `${requests} requests went out and were answered (${m.ok} ok): the API took the token, so nothing was held and no refresh was needed.`;
     }
+    if (m.refreshes > 0 && m.newTokenAt === null) {
+      return `${m.held} of ${requests} requests met a token the API refuses: they were held while the refresh call ran, and it failed, so they failed too.`;
+    }
     const refresh =
       m.refreshes === 0
         ? 'another tab refreshed the token'
