@@ -103,9 +103,12 @@ test.describe('expire the token on demand, and see the queue on the timeline', (
       'sent 401 held replayed answered',
     );
 
-    // The refreshed token is sent as it is: the next burst needs no refresh.
+    // The refreshed token is sent as it is: the next burst needs no refresh. A big burst draws 40 bars.
+    await page.getByTestId('burst-count').fill('45');
     await page.getByTestId('burst').click();
-    await expect(page.getByTestId('burst-result')).toHaveText('10 ok, 0 failed · 0 held, no refresh');
+    await expect(page.getByTestId('burst-result')).toHaveText('45 ok, 0 failed · 0 held, no refresh');
+    await expect(page.getByTestId('timeline-request')).toHaveCount(40);
+    await expect(page.getByTestId('timeline')).toContainText('and 5 more requests, not drawn');
     await expect(page.getByTestId('refresh-count')).toHaveText('1');
   });
 

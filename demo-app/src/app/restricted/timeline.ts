@@ -2,6 +2,9 @@ import { ChangeDetectionStrategy, Component, computed, inject } from '@angular/c
 
 import { Activity, type LogSection, type RequestItem, wasHeld } from '../activity';
 
+/** Request bars drawn at most: a burst of 200 would otherwise be a page of its own. */
+const MAX_REQUEST_BARS = 40;
+
 /** A stretch of a bar: what the request was doing from `from` to `to` (ms since the burst began). */
 export interface TimelinePhase {
   readonly phase: 'sent' | 'held' | 'replayed' | 'refresh';
@@ -149,7 +152,7 @@ function requestRow(request: RequestItem, index: number, at: (time: number | nul
       @if (model(); as m) {
         <p class="tl-story" data-testid="timeline-story">{{ story() }}</p>
         <div class="tl-chart" role="img" [attr.aria-label]="story()">
-          @for (row of m.rows; track row.id) {
+          @for (row of drawn(); track row.id) {
             <div
               class="tl-row"
               [class.tl-row-refresh]="row.kind === 'refresh'"
@@ -175,6 +178,9 @@ function requestRow(request: RequestItem, index: number, at: (time: number | nul
                 }
               </span>
             </div>
+          }
+          @if (m.rows.length > drawn().length) {
+            <p class="muted small tl-more">and {{ m.rows.length - drawn().length }} more requests, not drawn</p>
           }
           <div class="tl-row tl-axis" aria-hidden="true">
             <span class="tl-label"></span>
@@ -202,6 +208,13 @@ export class Timeline {
   protected readonly model = computed(() => {
     const burst = this.activity.lastBurst();
     return burst ? timelineOf(burst, Date.now()) : null;
+  });
+
+  /** Every refresh bar, and the first requests' bars. */
+  protected readonly drawn = computed(() => {
+    const rows = this.model()?.rows ?? [];
+    const refreshes = rows.filter((row) => row.kind === 'refresh');
+    return [...refreshes, ...rows.filter((row) => row.kind === 'request').slice(0, MAX_REQUEST_BARS)];
   });
 
   /** The picture in one sentence. */
