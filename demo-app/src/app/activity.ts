@@ -1,5 +1,5 @@
 import { DestroyRef, Injectable, computed, effect, inject, signal, untracked } from '@angular/core';
-import { JotAuth, JotError, type JotEvent } from 'ngx-jot';
+import { JotAuth, JotError, type JotEvent, defaultReadTokens } from 'ngx-jot';
 
 import { DEMO_CONFIG } from './demo-config';
 
@@ -182,13 +182,11 @@ export class Activity {
         index === request.attempts.length - 1 ? { ...attempt, endedAt: Date.now(), status } : attempt,
       ),
     }));
-    if ((item?.role === 'login' || item?.role === 'refresh') && body && typeof body === 'object') {
-      const token =
-        (body as Record<string, unknown>)['access_token'] ?? (body as Record<string, unknown>)['accessToken'];
-      if (typeof token === 'string') {
-        this.ownTokens.push(token);
-        if (this.ownTokens.length > OWN_TOKENS_KEPT) this.ownTokens.shift();
-      }
+    // The demo maps token responses with ngx-jot's default, so it reads them the same way.
+    const token = item?.role === 'login' || item?.role === 'refresh' ? defaultReadTokens(body)?.accessToken : null;
+    if (token) {
+      this.ownTokens.push(token);
+      if (this.ownTokens.length > OWN_TOKENS_KEPT) this.ownTokens.shift();
     }
   }
 

@@ -52,37 +52,38 @@ export function timelineOf(section: LogSection, now: number): TimelineModel {
     .map((request, index) => requestRow(request, index, at));
   const refreshRows = requests
     .filter((request) => request.role === 'refresh' && request.attempts.length > 0)
-    .map((request, index): TimelineRow => {
-      const attempt = request.attempts[0]!;
-      const status =
-        attempt.status === null ? 'waiting' : attempt.status === 0 ? 'network error' : String(attempt.status);
-      return {
-        id: request.id,
-        kind: 'refresh',
-        label: refreshRowsLabel(index),
-        phases: [{ phase: 'refresh', from: at(attempt.sentAt), to: at(attempt.endedAt) }],
-        marks:
-          attempt.endedAt === null ? [] : [{ mark: attempt.status === 200 ? 'ok' : 'failed', at: at(attempt.endedAt) }],
-        sequence: attempt.endedAt === null ? ['refresh'] : ['refresh', 'answered'],
-        summary: `refresh call (POST): ${status}`,
-      };
-    });
+    .map((request, index) => refreshRow(request, index, at));
   const ends = [...burstRows, ...refreshRows].flatMap((row) => [
     ...row.phases.map((phase) => phase.to),
     ...row.marks.map((mark) => mark.at),
   ]);
-  const firstRefresh = refreshRows[0]?.marks[0];
+  const firstNewToken = refreshRows.flatMap((row) => row.marks).find((mark) => mark.mark === 'ok');
   return {
     rows: [...refreshRows, ...burstRows],
     span: Math.max(1, ...ends),
-    newTokenAt: firstRefresh?.mark === 'ok' ? firstRefresh.at : null,
+    newTokenAt: firstNewToken?.at ?? null,
     held: requests.filter((request) => request.role === 'api' && wasHeld(request)).length,
     refreshes: refreshRows.length,
     ok: requests.filter((request) => request.role === 'api' && request.outcome === 'ok').length,
   };
 }
 
-const refreshRowsLabel = (index: number) => (index === 0 ? 'refresh' : `refresh ${index + 1}`);
+/** A refresh POST this tab sent: one phase, and a mark when it was answered. */
+function refreshRow(request: RequestItem, index: number, at: (time: number | null) => number): TimelineRow {
+  const attempt = request.attempts[0]!;
+  const answered = attempt.endedAt !== null && attempt.status !== null;
+  const ok = answered && attempt.status! >= 200 && attempt.status! < 300;
+  const words = !answered ? 'waiting' : attempt.status === 0 ? 'network error' : String(attempt.status);
+  return {
+    id: request.id,
+    kind: 'refresh',
+    label: index === 0 ? 'refresh' : `refresh ${index + 1}`,
+    phases: [{ phase: 'refresh', from: at(attempt.sentAt), to: at(attempt.endedAt) }],
+    marks: answered ? [{ mark: ok ? 'ok' : 'failed', at: at(attempt.endedAt) }] : [],
+    sequence: answered ? ['refresh', 'answered'] : ['refresh'],
+    summary: `refresh call (POST): ${words}`,
+  };
+}
 
 function requestRow(request: RequestItem, index: number, at: (time: number | null) => number): TimelineRow {
   const phases: TimelinePhase[] = [];
