@@ -349,7 +349,7 @@ describe('withCrossTabSync', () => {
     await settle(2000);
     expect(a.auth.token()).toBeNull();
     expect(logouts(a)).toEqual([{ type: 'logout', reason: 'other-tab' }]);
-    expect(failure).toMatchObject({ code: 'refresh-failed' });
+    expect(failure).toMatchObject({ code: 'refresh-cancelled' });
     expect(origin.locks.isHeld(LOCK)).toBe(false);
 
     // The lock is usable again.

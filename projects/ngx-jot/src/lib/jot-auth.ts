@@ -58,7 +58,10 @@ export type JotEvent =
   | {
       /** A refresh failed. */
       readonly type: 'refresh-failure';
-      /** What it failed with: a `JotError` with code `'refresh-failed'`. */
+      /**
+       * What it failed with: a `JotError` whose code tells why (`'refresh-unavailable'`,
+       * `'refresh-rejected'`, `'refresh-invalid'`, `'subject-changed'`).
+       */
       readonly error: unknown;
     };
 

@@ -62,7 +62,7 @@ function send(jot: JotInternals, req: HttpRequest<unknown>, next: HttpHandlerFn)
   }
   if (refresher && (refresher.busy || stale)) {
     // Held, not sent: it goes out once, with the token the refresh brings. Its refresh failing
-    // is the error it sees (a JotError 'refresh-failed'), since it never got a response.
+    // is the error it sees (a JotError, its code saying why), since it never got a response.
     return refresher.refresh().pipe(switchMap((fresh) => attempt(jot, req, next, fresh, true)));
   }
   return attempt(jot, req, next, session, false);

@@ -189,7 +189,7 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     expect(first).toBeInstanceOf(HttpErrorResponse);
     expect((first as HttpErrorResponse).error).toEqual({ mine: true });
     expect(held).toBeInstanceOf(JotError);
-    expect((held as JotError).code).toBe('refresh-failed');
+    expect((held as JotError).code).toBe('refresh-rejected');
     expect((held as JotError).message).toContain('rejected (400)');
     expect(((held as JotError).cause as HttpErrorResponse).status).toBe(400);
     expect(auth.token()).toBeNull();
@@ -212,7 +212,7 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     if (failure.status === 0) refresh.error(new ProgressEvent('error'));
     else refresh.flush(null, failure);
     expect((first as HttpErrorResponse).status).toBe(401);
-    expect((held as JotError).code).toBe('refresh-failed');
+    expect((held as JotError).code).toBe('refresh-unavailable');
     expect(auth.isAuthenticated()).toBe(true);
     expect(auth.token()).not.toBeNull();
 
@@ -235,7 +235,7 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     auth.logout();
     expect(refresh.cancelled).toBe(true);
     expect(auth.token()).toBeNull();
-    expect((held as JotError).code).toBe('refresh-failed');
+    expect((held as JotError).code).toBe('refresh-cancelled');
     ctrl.expectNone('/api/held');
   });
 
@@ -259,7 +259,7 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     expect(refresh.cancelled).toBe(true);
     if (!refresh.cancelled) refresh.flush(body, status);
     expect(auth.token()).toBe(bob);
-    expect((held as JotError).code).toBe('refresh-failed');
+    expect((held as JotError).code).toBe('refresh-cancelled');
     ctrl.expectNone('/api/held');
   });
 
@@ -377,7 +377,7 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     let error: JotError | undefined;
     auth.refresh().subscribe({ error: (e) => (error = e) });
     ctrl.expectOne('/refresh').flush(body);
-    expect(error?.code).toBe('refresh-failed');
+    expect(error?.code).toBe('refresh-invalid');
     expect(error?.message).toMatch(/^ngx-jot: /);
     expect(auth.token()).toBeNull();
     expect(events).toContainEqual({ type: 'logout', reason: 'refresh-failed' });
@@ -528,7 +528,7 @@ describe('proactive refresh and the clock', () => {
     expect(held).toBeUndefined();
     jest.advanceTimersByTime(1_500);
     expect(hanging.cancelled).toBe(true);
-    expect((held as JotError).code).toBe('refresh-failed');
+    expect((held as JotError).code).toBe('refresh-unavailable');
     expect(auth.isAuthenticated()).toBe(true);
     http.get('/api/next').subscribe();
     ctrl.expectOne('/api/next').flush(null, UNAUTHORIZED);

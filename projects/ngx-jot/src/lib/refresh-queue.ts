@@ -128,7 +128,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       return;
     }
     const jotError = new JotError(
-      'refresh-failed',
+      transient ? 'refresh-unavailable' : error instanceof JotError ? error.code : 'refresh-rejected',
       ngDevMode
         ? transient
           ? `the refresh call to ${options.url} failed (${error instanceof HttpErrorResponse ? error.status || 'network error' : 'no answer in 30 s'}); the session is kept and the next request tries again.`
@@ -170,7 +170,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
           ? `is unusable (${adopted}); the session has ended. Map its shape with readTokens.`
           : `returned an already expired token; check the server's clock and token lifetime.`
         : '';
-      fail(subject, new JotError('refresh-failed', why && `the refresh from ${options.url} ${why}`), mine);
+      fail(subject, new JotError('refresh-invalid', why && `the refresh from ${options.url} ${why}`), mine);
       return;
     }
     host.emit({ type: 'refresh-success' });
@@ -241,8 +241,8 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
           ? {}
           : {
               error: new JotError(
-                'refresh-failed',
-                ngDevMode ? 'the session ended while the token was being refreshed.' : '',
+                'refresh-cancelled',
+                ngDevMode ? 'the session ended or changed while the token was being refreshed.' : '',
               ),
             },
       );

@@ -47,7 +47,7 @@ describe('provideJotTesting', () => {
     ctrl.failNextRefresh();
     let error: unknown;
     auth.refresh().subscribe({ error: (e) => (error = e) });
-    expect((error as JotError).code).toBe('refresh-failed');
+    expect((error as JotError).code).toBe('refresh-rejected');
     expect(auth.isAuthenticated()).toBe(false);
     expect(ctrl.refreshCount).toBe(2);
     expect(events.map((e) => e.type)).toEqual([
@@ -57,6 +57,16 @@ describe('provideJotTesting', () => {
       'refresh-failure',
       'logout',
     ]);
+  });
+
+  it('failNextRefresh("refresh-unavailable") fails as a network error does: the session is kept', () => {
+    const { auth, ctrl, events } = setup({ claims: { sub: 'ada' } });
+    ctrl.failNextRefresh('refresh-unavailable');
+    let error: unknown;
+    auth.refresh().subscribe({ error: (e) => (error = e) });
+    expect((error as JotError).code).toBe('refresh-unavailable');
+    expect(auth.isAuthenticated()).toBe(true);
+    expect(events.map((e) => e.type)).toEqual(['refresh-start', 'refresh-failure']);
   });
 
   it('expireToken() makes the token stale so the next use refreshes', () => {

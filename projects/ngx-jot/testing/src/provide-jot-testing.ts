@@ -26,7 +26,10 @@ export interface JotTestingOptions {
   config?: Partial<JotConfig>;
 }
 
-type Outcome = { ok: true; claims?: Record<string, unknown> } | { ok: false };
+type Outcome = { ok: true; claims?: Record<string, unknown> } | { ok: false; code: JotRefreshFailure };
+
+/** How `JotTestingController.failNextRefresh()` fails: rejected (session ends) or unavailable (session kept). */
+export type JotRefreshFailure = 'refresh-rejected' | 'refresh-unavailable';
 
 /**
  * Drives the session of `provideJotTesting()`: expire the token, decide the next refresh,
@@ -56,9 +59,12 @@ export class JotTestingController {
     this.outcomes.push({ ok: true, claims });
   }
 
-  /** The next refresh is rejected (as a 401 would be): the session ends with `refresh-failed`. */
-  failNextRefresh(): void {
-    this.outcomes.push({ ok: false });
+  /**
+   * The next refresh fails: `'refresh-rejected'` (default, as a 401 would be) ends the session with
+   * reason `refresh-failed`; `'refresh-unavailable'` (as a network error or 5xx would be) keeps it.
+   */
+  failNextRefresh(code: JotRefreshFailure = 'refresh-rejected'): void {
+    this.outcomes.push({ ok: false, code });
   }
 
   /** Another tab logged out: the session ends here with reason `other-tab`. */
@@ -77,12 +83,9 @@ export class JotTestingController {
     host.emit({ type: 'refresh-start' });
     const outcome = this.outcomes.shift() ?? { ok: true };
     if (!outcome.ok) {
-      const error = new JotError(
-        'refresh-failed',
-        'the refresh was rejected (JotTestingController.failNextRefresh()).',
-      );
+      const error = new JotError(outcome.code, 'the refresh failed (JotTestingController.failNextRefresh()).');
       host.emit({ type: 'refresh-failure', error });
-      host.end('refresh-failed');
+      if (outcome.code === 'refresh-rejected') host.end('refresh-failed');
       return throwError(() => error);
     }
     const { iat: _iat, exp: _exp, ...current } = (host.session()?.claims ?? {}) as Record<string, unknown>;
@@ -90,7 +93,7 @@ export class JotTestingController {
       { accessToken: fakeJwt(outcome.claims ?? current), refreshToken: `fake-refresh-${this.refreshCount}` },
       { fresh: true, from: 'refresh' },
     );
-    if (typeof adopted === 'string') return throwError(() => new JotError('refresh-failed', adopted));
+    if (typeof adopted === 'string') return throwError(() => new JotError('refresh-invalid', adopted));
     host.emit({ type: 'refresh-success' });
     return of(adopted);
   }
