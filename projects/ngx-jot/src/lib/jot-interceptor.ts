@@ -1,12 +1,13 @@
 import {
   HttpErrorResponse,
+  HttpEventType,
   type HttpEvent,
   type HttpHandlerFn,
   type HttpInterceptorFn,
   type HttpRequest,
 } from '@angular/common/http';
 import { inject } from '@angular/core';
-import { Observable, catchError, from, switchMap, throwError } from 'rxjs';
+import { Observable, catchError, filter, from, switchMap, throwError } from 'rxjs';
 
 import { JOT_SKIP } from './context';
 import { JotAuth, type JotInternals } from './jot-auth';
@@ -114,7 +115,7 @@ function recover(
     if (!newer) jot.end(refresher ? 'refresh-failed' : 'expired');
     return fail();
   }
-  if (newer && !refresher.busy) return attempt(jot, req, next, current, true);
+  if (newer && !refresher.busy) return attempt(jot, req, next, current, true).pipe(hideReplay);
   if (!jot.canRefresh(current)) {
     jot.end('expired');
     return fail();
@@ -123,8 +124,15 @@ function recover(
   return refresher.refresh().pipe(
     catchError(fail),
     switchMap((fresh) => attempt(jot, req, next, fresh, true)),
+    hideReplay,
   );
 }
+
+/**
+ * The caller already saw the first try's `Sent` (and progress): of the replay it sees only the
+ * final response, as if the request had been sent once.
+ */
+const hideReplay = filter((event: HttpEvent<unknown>) => event.type === HttpEventType.Response);
 
 /** A 401 is ours unless its `WWW-Authenticate` names only other schemes (e.g. `Basic`). */
 function isOurChallenge(error: HttpErrorResponse, scheme: string): boolean {

@@ -323,6 +323,28 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     for (const r of replays) r.flush(r.request.responseType === 'arraybuffer' ? new ArrayBuffer(1) : '');
   });
 
+  it("observe: 'events' callers never see the replay: one Sent, then the final response", () => {
+    const { http, ctrl } = setup();
+    const seen: HttpEventType[] = [];
+    http.get('/api', { observe: 'events', reportProgress: true }).subscribe((e) => seen.push(e.type));
+    ctrl.expectOne('/api').flush(null, UNAUTHORIZED);
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ gen: 2 }), refresh_token: 'r2' });
+    const replay = ctrl.expectOne('/api');
+    replay.event({ type: HttpEventType.DownloadProgress, loaded: 1 });
+    replay.flush('ok');
+    expect(seen).toEqual([HttpEventType.Sent, HttpEventType.Response]);
+
+    // A request held before it was sent is sent once: its own Sent is its first and only one.
+    const held: HttpEventType[] = [];
+    http.get('/api/a').subscribe({ error: () => undefined });
+    ctrl.expectOne('/api/a').flush(null, UNAUTHORIZED);
+    http.get('/api/held', { observe: 'events' }).subscribe((e) => held.push(e.type));
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ gen: 3 }), refresh_token: 'r3' });
+    ctrl.expectOne('/api/a').flush('a');
+    ctrl.expectOne('/api/held').flush('held');
+    expect(held).toEqual([HttpEventType.Sent, HttpEventType.Response]);
+  });
+
   it('passes a 401 for another scheme (WWW-Authenticate: Basic) through untouched', () => {
     const { http, ctrl, auth } = setup();
     let error: HttpErrorResponse | undefined;
