@@ -38,8 +38,8 @@ export type JotEvent =
   | {
       /** A session began. */
       readonly type: 'login';
-      /** Who began it: `login()`, `setTokens()` or another tab. */
-      readonly source: 'user' | 'set-tokens' | 'other-tab';
+      /** Who began it: `login()`, `setTokens()`, another tab, or a refresh (an HttpOnly refresh cookie, no token held). */
+      readonly source: 'user' | 'set-tokens' | 'other-tab' | 'refresh';
     }
   | {
       /** The session ended. */
@@ -335,10 +335,14 @@ export class JotAuth<TClaims = JwtPayload> {
       remember: how.remember ?? (how.from === 'other-tab' ? !!tokens.remember : prev?.remember),
     });
     if ('problem' in result) return result.problem;
+    // A pair just issued that is already expired is refused before it is stored or shared.
+    if (how.fresh && Date.now() >= result.staleAt)
+      return ngDevMode ? `its token is already expired; check the server's clock and token lifetime` : '';
     if (how.from === 'other-tab' && tokens.version !== undefined)
       this.#version = Math.max(this.#version, tokens.version - 1);
     this.#set(result, how.from !== 'other-tab', how.from === 'refresh');
-    if (how.from === 'other-tab' && !prev) this.#eventSubject.next({ type: 'login', source: 'other-tab' });
+    // With no session before, one begins here: another tab's, or a refresh through an HttpOnly cookie.
+    if (!prev) this.#eventSubject.next({ type: 'login', source: how.from });
     return result;
   }
 

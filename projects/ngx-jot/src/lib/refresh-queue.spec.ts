@@ -435,6 +435,29 @@ describe('refresh with a cookie-held refresh token (withCredentials)', () => {
   });
 });
 
+describe('a session that begins through refresh() (HttpOnly cookie, no stored token)', () => {
+  afterEach(() => TestBed.inject(HttpTestingController).verify());
+
+  it('emits login with source refresh, once; a later refresh of it is no new login', () => {
+    const { ctrl, auth, events } = setup({ withCredentials: true });
+    auth.setTokens(null);
+    events.length = 0;
+    auth.refresh().subscribe();
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ sub: 'a', gen: 2 }) });
+    expect(auth.isAuthenticated()).toBe(true);
+    auth.refresh().subscribe();
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ sub: 'a', gen: 3 }) });
+    expect(events.filter((e) => e.type === 'login')).toEqual([{ type: 'login', source: 'refresh' }]);
+    expect(events.map((e) => e.type)).toEqual([
+      'refresh-start',
+      'login',
+      'refresh-success',
+      'refresh-start',
+      'refresh-success',
+    ]);
+  });
+});
+
 describe('refresh with cookies to an origin that is not allowed', () => {
   afterEach(() => TestBed.inject(HttpTestingController).verify());
 

@@ -163,14 +163,12 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
   function succeed(subject: Flight, response: unknown, mine: number) {
     if (mine !== epoch) return;
     const tokens = host.config.readTokens(response);
-    const adopted = tokens ? host.adopt(tokens, { fresh: true, from: 'refresh' }) : 'it holds no token';
-    if (typeof adopted === 'string' || Date.now() >= adopted.staleAt) {
-      const why = ngDevMode
-        ? typeof adopted === 'string'
-          ? `is unusable (${adopted}); the session has ended. Map its shape with readTokens.`
-          : `returned an already expired token; check the server's clock and token lifetime.`
-        : '';
-      fail(subject, new JotError('refresh-invalid', why && `the refresh from ${options.url} ${why}`), mine);
+    const adopted = tokens
+      ? host.adopt(tokens, { fresh: true, from: 'refresh' })
+      : 'it holds no token; map its shape with readTokens';
+    if (typeof adopted === 'string') {
+      const why = ngDevMode ? `the refresh from ${options.url} is unusable (${adopted}); the session has ended.` : '';
+      fail(subject, new JotError('refresh-invalid', why), mine);
       return;
     }
     host.emit({ type: 'refresh-success' });
