@@ -20,7 +20,7 @@ import { JOT_SKIP } from './context';
 import { JotError, configError, warnOnce } from './errors';
 import { OriginPolicy } from './origin-policy';
 import { isPromise, type JotRecord, type JotStorage } from './storage';
-import { toSession, type JotSession } from './token';
+import { isOtherSubject, toSession, type JotSession } from './token';
 import {
   JOT_CONFIG,
   JOT_CROSS_TAB,
@@ -340,9 +340,15 @@ export class JotAuth<TClaims = JwtPayload> {
       return ngDevMode ? `its token is already expired; check the server's clock and token lifetime` : '';
     if (how.from === 'other-tab' && tokens.version !== undefined)
       this.#version = Math.max(this.#version, tokens.version - 1);
+    // A refresh that answers for another user ends this session before that user's begins.
+    const subjectChanged = how.from === 'refresh' && !!prev && isOtherSubject(prev, result);
+    if (subjectChanged) {
+      this.#session.set(null);
+      this.#eventSubject.next({ type: 'logout', reason: 'subject-changed' });
+    }
     this.#set(result, how.from !== 'other-tab', how.from === 'refresh');
     // With no session before, one begins here: another tab's, or a refresh through an HttpOnly cookie.
-    if (!prev) this.#eventSubject.next({ type: 'login', source: how.from });
+    if (!prev || subjectChanged) this.#eventSubject.next({ type: 'login', source: how.from });
     return result;
   }
 

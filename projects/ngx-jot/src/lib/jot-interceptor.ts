@@ -11,7 +11,7 @@ import { Observable, catchError, filter, from, switchMap, throwError } from 'rxj
 
 import { JOT_SKIP } from './context';
 import { JotAuth, type JotInternals } from './jot-auth';
-import type { JotSession } from './token';
+import { isOtherSubject, type JotSession } from './token';
 
 /**
  * Adds `Authorization: Bearer <token>` to relative, same-origin and `allowedOrigins` requests
@@ -106,7 +106,8 @@ function recover(
   const current = jot.session();
   const refresher = jot.refresher;
   const fail = () => throwError(() => error);
-  if (!current) return fail();
+  // Another user's session (or none) now: this request is never replayed as that user.
+  if (!current || isOtherSubject(current, used)) return fail();
   // Compared by session, not by token string: two consecutive tokens can be byte-identical.
   const newer = current !== used;
   if (renewed || !refresher) {

@@ -263,6 +263,33 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     ctrl.expectNone('/api/held');
   });
 
+  it('a refresh answered for another user (sub) is a new session: nothing of the old one is replayed as the new', () => {
+    const { http, ctrl, auth, events } = setup();
+    let slowError: unknown;
+    let firstError: unknown;
+    let heldError: unknown;
+    http.get('/api/slow').subscribe({ error: (e) => (slowError = e) });
+    const slow = ctrl.expectOne('/api/slow');
+    http.get('/api/first').subscribe({ error: (e) => (firstError = e) });
+    ctrl.expectOne('/api/first').flush(null, UNAUTHORIZED);
+    http.get('/api/held').subscribe({ error: (e) => (heldError = e) });
+    events.length = 0;
+    const bob = fakeJwt({ sub: 'b' });
+    ctrl.expectOne('/refresh').flush({ access_token: bob, refresh_token: 'b1' });
+
+    expect(auth.token()).toBe(bob);
+    expect(events.filter((e) => e.type === 'login' || e.type === 'logout')).toEqual([
+      { type: 'logout', reason: 'subject-changed' },
+      { type: 'login', source: 'refresh' },
+    ]);
+    expect((heldError as JotError).code).toBe('subject-changed');
+    expect((firstError as HttpErrorResponse).status).toBe(401);
+    slow.flush(null, UNAUTHORIZED); // a's request, answered after b's session began
+    expect((slowError as HttpErrorResponse).status).toBe(401);
+    ctrl.expectNone(() => true);
+    expect(auth.token()).toBe(bob);
+  });
+
   it('callers that leave do not cancel the refresh; its tokens are stored even with no one waiting', () => {
     const { http, ctrl, auth } = setup();
     const leave = new Subject<void>();

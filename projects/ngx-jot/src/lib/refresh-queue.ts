@@ -5,7 +5,7 @@ import { Observable, type Subscriber, type Subscription, TimeoutError, finalize,
 import { JotError } from './errors';
 import { JOT_SKIP } from './context';
 import type { JotRecord } from './storage';
-import type { JotSession } from './token';
+import { isOtherSubject, type JotSession } from './token';
 import type { JotHost, JotRefresher } from './tokens';
 
 /** Options of `withRefresh()`. */
@@ -162,6 +162,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
 
   function succeed(subject: Flight, response: unknown, mine: number) {
     if (mine !== epoch) return;
+    const before = host.session();
     const tokens = host.config.readTokens(response);
     const adopted = tokens
       ? host.adopt(tokens, { fresh: true, from: 'refresh' })
@@ -169,6 +170,19 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
     if (typeof adopted === 'string') {
       const why = ngDevMode ? `the refresh from ${options.url} is unusable (${adopted}); the session has ended.` : '';
       fail(subject, new JotError('refresh-invalid', why), mine);
+      return;
+    }
+    if (before && isOtherSubject(before, adopted)) {
+      // Another user's session began (JotAuth emitted logout, then login): what waits belongs to
+      // the user before, and is never sent as the new one.
+      const changed = new JotError(
+        'subject-changed',
+        ngDevMode
+          ? `the refresh from ${options.url} answered for another user ("sub"); that user's session began, and requests of the one before are not replayed.`
+          : '',
+      );
+      host.emit({ type: 'refresh-failure', error: changed });
+      settle(subject, changed);
       return;
     }
     host.emit({ type: 'refresh-success' });

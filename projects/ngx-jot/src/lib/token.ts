@@ -114,3 +114,8 @@ export function toSession(
     remember: !!opts.remember,
   };
 }
+
+/** Two sessions are of different users: both tokens name a subject (`sub`), and not the same one. */
+export function isOtherSubject(a: JotSession, b: JotSession): boolean {
+  return a.claims.sub !== undefined && b.claims.sub !== undefined && a.claims.sub !== b.claims.sub;
+}

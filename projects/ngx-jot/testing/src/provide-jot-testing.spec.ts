@@ -69,6 +69,21 @@ describe('provideJotTesting', () => {
     expect(events.map((e) => e.type)).toEqual(['refresh-start', 'refresh-failure']);
   });
 
+  it('succeedNextRefresh() with another sub begins that session, as the real refresher does', () => {
+    const { auth, ctrl, events } = setup({ claims: { sub: 'ada' } });
+    ctrl.succeedNextRefresh({ sub: 'bob' });
+    let error: unknown;
+    auth.refresh().subscribe({ error: (e) => (error = e) });
+    expect((error as JotError).code).toBe('subject-changed');
+    expect(auth.claims()).toMatchObject({ sub: 'bob' });
+    expect(events).toEqual([
+      { type: 'refresh-start' },
+      { type: 'logout', reason: 'subject-changed' },
+      { type: 'login', source: 'refresh' },
+      { type: 'refresh-failure', error },
+    ]);
+  });
+
   it('expireToken() makes the token stale so the next use refreshes', () => {
     const { auth, ctrl } = setup({ claims: { sub: 'ada' } });
     ctrl.expireToken();

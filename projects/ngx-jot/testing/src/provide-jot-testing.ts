@@ -54,7 +54,10 @@ export class JotTestingController {
     this.auth.ɵ.adopt({ accessToken: fakeJwt(rest, { expiresInSeconds: -60 }) }, { fresh: false, from: 'refresh' });
   }
 
-  /** The next refresh succeeds (with these claims, default the current ones). */
+  /**
+   * The next refresh succeeds (with these claims, default the current ones). Claims with another
+   * `sub` begin that user's session, as a real refresh would: `logout`, `login`, and `'subject-changed'`.
+   */
   succeedNextRefresh(claims?: Record<string, unknown>): void {
     this.outcomes.push({ ok: true, claims });
   }
@@ -88,12 +91,19 @@ export class JotTestingController {
       if (outcome.code === 'refresh-rejected') host.end('refresh-failed');
       return throwError(() => error);
     }
+    const before = host.session()?.claims.sub;
     const { iat: _iat, exp: _exp, ...current } = (host.session()?.claims ?? {}) as Record<string, unknown>;
     const adopted = host.adopt(
       { accessToken: fakeJwt(outcome.claims ?? current), refreshToken: `fake-refresh-${this.refreshCount}` },
       { fresh: true, from: 'refresh' },
     );
     if (typeof adopted === 'string') return throwError(() => new JotError('refresh-invalid', adopted));
+    if (before !== undefined && adopted.claims.sub !== undefined && adopted.claims.sub !== before) {
+      // As the real refresher: another user's session began (logout, then login), and waiters error.
+      const error = new JotError('subject-changed', 'the refresh answered for another user (succeedNextRefresh).');
+      host.emit({ type: 'refresh-failure', error });
+      return throwError(() => error);
+    }
     host.emit({ type: 'refresh-success' });
     return of(adopted);
   }
