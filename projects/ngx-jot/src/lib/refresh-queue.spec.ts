@@ -608,6 +608,64 @@ describe('proactive refresh and the clock', () => {
     ctrl.expectOne('/api/next').flush('ok');
   });
 
+  it('a refresh answered 408 or 429 keeps the session and is retried after Retry-After, or a doubling pause', () => {
+    const { http, ctrl, auth, events } = setup();
+    let answer: unknown;
+    http.get('/api').subscribe((body) => (answer = body));
+    ctrl.expectOne('/api').flush(null, UNAUTHORIZED);
+    ctrl
+      .expectOne('/refresh')
+      .flush(null, { status: 429, statusText: 'Too Many Requests', headers: { 'Retry-After': '3' } });
+    expect(auth.isAuthenticated()).toBe(true);
+    jest.advanceTimersByTime(2_900);
+    ctrl.expectNone('/refresh');
+    jest.advanceTimersByTime(200);
+    ctrl.expectOne('/refresh').flush(null, { status: 408, statusText: 'Request Timeout' });
+    jest.advanceTimersByTime(1_900); // no Retry-After: the second retry waits 2 s
+    ctrl.expectNone('/refresh');
+    jest.advanceTimersByTime(200);
+    const fresh = fakeJwt({ sub: 'a', gen: 2 });
+    ctrl.expectOne('/refresh').flush({ access_token: fresh, refresh_token: 'r2' });
+    const replay = ctrl.expectOne('/api');
+    expect(bearer(replay)).toBe(`Bearer ${fresh}`);
+    replay.flush('ok');
+    expect(answer).toBe('ok');
+    expect(events.filter((e) => e.type === 'refresh-start')).toHaveLength(1);
+    expect(events.some((e) => e.type === 'logout' || e.type === 'refresh-failure')).toBe(false);
+  });
+
+  it('408/429 is retried a few times, then the refresh is unavailable (session kept) until Retry-After has passed', () => {
+    const { http, ctrl, auth } = setup();
+    let held: unknown;
+    http.get('/api').subscribe({ error: () => undefined });
+    ctrl.expectOne('/api').flush(null, UNAUTHORIZED);
+    http.get('/api/held').subscribe({ error: (e: unknown) => (held = e) });
+    const busy = { status: 429, statusText: 'Too Many Requests', headers: { 'Retry-After': '1' } };
+    for (let attempt = 0; attempt < 4; attempt++) {
+      ctrl.expectOne('/refresh').flush(null, busy);
+      jest.advanceTimersByTime(1_000);
+    }
+    ctrl.expectNone('/refresh');
+    expect((held as JotError).code).toBe('refresh-unavailable');
+    expect(auth.isAuthenticated()).toBe(true);
+
+    // A Retry-After longer than requests should be held: unavailable at once, and no call until then.
+    http.get('/api/2').subscribe({ error: () => undefined });
+    ctrl.expectOne('/api/2').flush(null, UNAUTHORIZED);
+    ctrl.expectOne('/refresh').flush(null, { ...busy, headers: { 'Retry-After': '120' } });
+    let early: unknown;
+    http.get('/api/3').subscribe({ error: (e: unknown) => (early = e) });
+    ctrl.expectOne('/api/3').flush(null, UNAUTHORIZED);
+    ctrl.expectNone('/refresh');
+    expect((early as HttpErrorResponse).status).toBe(401);
+    expect(auth.isAuthenticated()).toBe(true);
+    jest.advanceTimersByTime(120_000);
+    http.get('/api/4').subscribe();
+    ctrl.expectOne('/api/4').flush(null, UNAUTHORIZED);
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ sub: 'a', gen: 2 }), refresh_token: 'r2' });
+    ctrl.expectOne('/api/4').flush('ok');
+  });
+
   it('re-checks expiry when the tab becomes visible again (timers are late after sleep)', () => {
     const { ctrl, auth } = setup();
     auth.setTokens({ accessToken: fakeJwt({}, { expiresInSeconds: 60 }), refreshToken: 'r1' });

@@ -1,6 +1,16 @@
 import { HttpClient, HttpContext, HttpErrorResponse, HttpXsrfTokenExtractor } from '@angular/common/http';
 import { inject } from '@angular/core';
-import { Observable, type Subscriber, type Subscription, TimeoutError, finalize, throwError, timeout } from 'rxjs';
+import {
+  Observable,
+  type Subscriber,
+  type Subscription,
+  TimeoutError,
+  finalize,
+  retry,
+  throwError,
+  timeout,
+  timer,
+} from 'rxjs';
 
 import { JotError } from './errors';
 import { JOT_SKIP } from './context';
@@ -27,6 +37,16 @@ export interface JotRefreshOptions {
  * and with cross-tab sync so does every tab's lock.
  */
 const REFRESH_TIMEOUT_MS = 30_000;
+
+/** A refresh answered 408 or 429 ("not now") is retried this many times before it is unavailable. */
+const BUSY_RETRIES = 3;
+/** Without `Retry-After`, the first retry waits this long, and each next one twice as long. */
+const BUSY_FIRST_PAUSE_MS = 1_000;
+/**
+ * Requests wait on the retries: a server asking for a longer pause (`Retry-After: 120`) is not
+ * waited for; the refresh is unavailable at once, and until then.
+ */
+const BUSY_MAX_PAUSE_MS = 10_000;
 
 /** Default margin of the proactive refresh, in seconds. */
 export const JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS = 30;
@@ -84,6 +104,19 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
   let request: Subscription | null = null;
   /** Bumped by cancel(): a refresh that began before it is never applied. */
   let epoch = 0;
+  /** A 408/429 that ended a refresh, and until when its server asked not to be called again. */
+  let busyAnswer: HttpErrorResponse | null = null;
+  let busyUntil = 0;
+
+  /** How long the server asked to wait (`Retry-After`, seconds or an HTTP date on its clock), if it did. */
+  function retryAfterMs(error: HttpErrorResponse): number | null {
+    const value = error.headers.get('Retry-After')?.trim();
+    if (!value) return null;
+    const ms = /^\d+$/.test(value)
+      ? Number(value) * 1000
+      : Date.parse(value) - (Date.now() + (host.session()?.skew ?? 0));
+    return Number.isNaN(ms) ? null : Math.max(0, ms);
+  }
 
   function post(refreshToken: string | null): Observable<unknown> {
     let headers: Record<string, string> | undefined;
@@ -99,7 +132,19 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
         withCredentials: withCredentials || undefined,
         headers,
       })
-      .pipe(timeout({ first: REFRESH_TIMEOUT_MS }));
+      .pipe(
+        timeout({ first: REFRESH_TIMEOUT_MS }),
+        // 408 and 429 say "not now", not "no": the same call again, after the pause the server asked for.
+        retry({
+          count: BUSY_RETRIES,
+          delay: (error: unknown, retryCount) => {
+            const pause = isBusy(error)
+              ? (retryAfterMs(error) ?? BUSY_FIRST_PAUSE_MS * 2 ** (retryCount - 1))
+              : Infinity;
+            return pause <= BUSY_MAX_PAUSE_MS ? timer(pause) : throwError(() => error);
+          },
+        }),
+      );
   }
 
   function settle(subject: Flight, outcome: JotSession | JotError) {
@@ -114,7 +159,12 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
     if (mine !== epoch) return;
     const transient =
       error instanceof TimeoutError ||
+      isBusy(error) ||
       (error instanceof HttpErrorResponse && (error.status === 0 || error.status >= 500));
+    if (isBusy(error)) {
+      busyAnswer = error;
+      busyUntil = Date.now() + (retryAfterMs(error) ?? 0);
+    }
     const sync = host.sync();
     if (!transient && sync && !rechecked) {
       // Another tab may have stored a newer pair (a login, or a refresh whose message is not here
@@ -216,6 +266,11 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       const mine = epoch;
       flight = subject;
       host.emit({ type: 'refresh-start' });
+      if (busyAnswer && Date.now() < busyUntil) {
+        // The server's Retry-After has not passed: calling it again now would only be refused.
+        fail(subject, busyAnswer, mine);
+        return subject.result;
+      }
       const sync = host.sync();
       if (sync) {
         // Another tab may hold the lock and rotate the refresh token meanwhile: under the lock,
@@ -269,4 +324,9 @@ export function isNewer(shared: JotRecord, held: JotRecord): boolean {
     (shared.version ?? 0) > (held.version ?? 0) &&
     (shared.refreshToken !== held.refreshToken || shared.accessToken !== held.accessToken)
   );
+}
+
+/** A 408 or 429: the server is busy, not refusing. */
+function isBusy(error: unknown): error is HttpErrorResponse {
+  return error instanceof HttpErrorResponse && (error.status === 408 || error.status === 429);
 }
