@@ -255,7 +255,7 @@ export class JotAuth<TClaims = JwtPayload> {
         ),
       );
     }
-    return r.refresh().pipe(map((s) => s.accessToken));
+    return r.refresh('app').pipe(map((s) => s.accessToken));
   }
 
   /** Adopts tokens obtained elsewhere (SSO, a native shell); `null` ends the session. */
@@ -432,7 +432,7 @@ export class JotAuth<TClaims = JwtPayload> {
       if (now >= s.refreshAt && r) {
         // The refresher handles failures (4xx ends the session); after a network error or 5xx,
         // try again later rather than at once.
-        r.refresh().subscribe({ error: () => this.#schedule(RETRY_MS) });
+        r.refresh('ahead').subscribe({ error: () => this.#schedule(RETRY_MS) });
         return;
       }
     } else if (now >= s.staleAt) {

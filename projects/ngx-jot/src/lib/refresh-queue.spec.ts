@@ -46,6 +46,29 @@ function setup(options: Partial<JotRefreshOptions> = {}, config: Partial<JotConf
 }
 
 const bearer = (req: TestRequest) => req.request.headers.get('Authorization');
+
+/** A server that answers every open call: a refresh with the `issue`d token, anything else 'ok' (after `onApi`). */
+function answering(
+  ctrl: HttpTestingController,
+  issue: (refreshCount: number) => string,
+  onApi: (req: TestRequest) => void = () => undefined,
+) {
+  const server = {
+    refreshCount: 0,
+    answer() {
+      for (const r of ctrl.match(() => true)) {
+        if (r.request.url === '/refresh') {
+          server.refreshCount++;
+          r.flush({ access_token: issue(server.refreshCount), refresh_token: `r${server.refreshCount}` });
+        } else {
+          onApi(r);
+          r.flush('ok');
+        }
+      }
+    },
+  };
+  return server;
+}
 const refreshes = (ctrl: HttpTestingController) => ctrl.match('/refresh');
 
 describe('401 handling: one refresh, a queue, one replay', () => {
@@ -360,8 +383,10 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     replay.event({ type: HttpEventType.DownloadProgress, loaded: 1 });
     replay.flush('ok');
     expect(seen).toEqual([HttpEventType.Sent, HttpEventType.Response]);
+  });
 
-    // A request held before it was sent is sent once: its own Sent is its first and only one.
+  it("observe: 'events' callers held before sending see their one Sent", () => {
+    const { http, ctrl } = setup();
     const held: HttpEventType[] = [];
     http.get('/api/a').subscribe({ error: () => undefined });
     ctrl.expectOne('/api/a').flush(null, UNAUTHORIZED);
@@ -548,6 +573,54 @@ describe('proactive refresh and the clock', () => {
     expect(refreshCount).toBeGreaterThanOrEqual(4);
     expect(refreshCount).toBeLessThanOrEqual(7);
     expect(expiredSent).toBe(0);
+  });
+
+  it.each([
+    [4, 2_000],
+    [6, 4_000],
+    [4, -3_000],
+    [2, 1_000],
+  ])(
+    '%i-second tokens from a server %i ms behind the device: no faster than one refresh per half lifetime, none sent expired',
+    (lifetime, behindMs) => {
+      const { http, ctrl, auth } = setup();
+      let expiredSent = 0;
+      const server = answering(
+        ctrl,
+        (n) => fakeJwt({ sub: 'a', n }, { expiresInSeconds: lifetime, issuedAt: new Date(Date.now() - behindMs) }),
+        (r) => {
+          const { exp } = JSON.parse(atob(bearer(r)!.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+          if (Date.now() - behindMs >= exp * 1000) expiredSent++; // judged on the server's clock
+        },
+      );
+      auth.refresh().subscribe();
+      for (let t = 0; t < 12_000; t += 10) {
+        server.answer();
+        jest.advanceTimersByTime(10);
+        http.get('/api').subscribe();
+      }
+      server.answer();
+      expect(server.refreshCount).toBeLessThanOrEqual(12 / (lifetime / 2) + 1);
+      expect(server.refreshCount).toBeGreaterThanOrEqual(12 / lifetime);
+      expect(expiredSent).toBe(0);
+    },
+  );
+
+  it('never more than one refresh a second, whatever lifetimes the server sends', () => {
+    const { http, ctrl, auth } = setup();
+    // No iat, and exp at the next whole second: a lifetime of 1 s down to a few ms.
+    const server = answering(ctrl, (n) =>
+      fakeJwt({ sub: 'a', n, iat: undefined, exp: Math.floor(Date.now() / 1000) + 1 }),
+    );
+    auth.refresh().subscribe();
+    for (let t = 0; t < 10_000; t += 5) {
+      server.answer();
+      jest.advanceTimersByTime(5);
+      http.get('/api').subscribe({ error: () => undefined });
+    }
+    server.answer();
+    expect(server.refreshCount).toBeLessThanOrEqual(11);
+    expect(server.refreshCount).toBeGreaterThanOrEqual(5);
   });
 
   it('a device clock ten minutes off neither refreshes in a loop nor sends expired tokens', () => {

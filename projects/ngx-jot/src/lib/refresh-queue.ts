@@ -7,6 +7,7 @@ import {
   TimeoutError,
   finalize,
   retry,
+  switchMap,
   throwError,
   timeout,
   timer,
@@ -16,7 +17,7 @@ import { JotError } from './errors';
 import { JOT_SKIP } from './context';
 import type { JotRecord } from './storage';
 import { isOtherSubject, type JotSession } from './token';
-import type { JotHost, JotRefresher } from './tokens';
+import type { JotHost, JotRefreshCause, JotRefresher } from './tokens';
 
 /** Options of `withRefresh()`. */
 export interface JotRefreshOptions {
@@ -47,6 +48,14 @@ const BUSY_FIRST_PAUSE_MS = 1_000;
  * waited for; the refresh is unavailable at once, and until then.
  */
 const BUSY_MAX_PAUSE_MS = 10_000;
+
+/**
+ * The hard floor between a refresh that brought a token and the next one ngx-jot starts by itself
+ * (timer, held or refused requests): whatever lifetimes and clocks the server sends, never more than
+ * one a second. Failures do not start refreshes by themselves; `JotAuth.refresh()`, which the app
+ * calls on purpose, runs at once.
+ */
+const MIN_REFRESH_INTERVAL_MS = 1_000;
 
 /** Default margin of the proactive refresh, in seconds. */
 export const JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS = 30;
@@ -107,6 +116,8 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
   /** A 408/429 that ended a refresh, and until when its server asked not to be called again. */
   let busyAnswer: HttpErrorResponse | null = null;
   let busyUntil = 0;
+  /** When the last refresh brought a token. */
+  let lastSuccessAt = -Infinity;
 
   /** How long the server asked to wait (`Retry-After`, seconds or an HTTP date on its clock), if it did. */
   function retryAfterMs(error: HttpErrorResponse): number | null {
@@ -222,6 +233,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       fail(subject, new JotError('refresh-invalid', why), mine);
       return;
     }
+    lastSuccessAt = Date.now();
     if (before && isOtherSubject(before, adopted)) {
       // Another user's session began (JotAuth emitted logout, then login): what waits belongs to
       // the user before, and is never sent as the new one.
@@ -246,7 +258,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
     get busy() {
       return flight !== null;
     },
-    refresh(): Observable<JotSession> {
+    refresh(cause: JotRefreshCause = 'needed'): Observable<JotSession> {
       if (flight) return flight.result;
       const session = host.session();
       if (!session?.refreshToken && !withCredentials) {
@@ -271,6 +283,10 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
         fail(subject, busyAnswer, mine);
         return subject.result;
       }
+      const pause = cause === 'app' ? 0 : lastSuccessAt + MIN_REFRESH_INTERVAL_MS - Date.now();
+      // The refresh token is read when the call goes out: another tab may have rotated it by then.
+      const send = () => post(host.session()?.refreshToken ?? null);
+      const call = () => (pause > 0 ? timer(pause).pipe(switchMap(send)) : send());
       const sync = host.sync();
       if (sync) {
         // Another tab may hold the lock and rotate the refresh token meanwhile: under the lock,
@@ -280,7 +296,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
             if (mine !== epoch || takeShared(subject, shared, mine)) return;
             // finalize: the lock is released however the call ends, cancellation included.
             await new Promise<void>((resolve) => {
-              request = post(host.session()?.refreshToken ?? null)
+              request = call()
                 .pipe(finalize(resolve))
                 .subscribe({ next: (r) => succeed(subject, r, mine), error: (e) => fail(subject, e, mine) });
             });
@@ -289,7 +305,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       } else {
         // Subscribed here, not by the callers: callers that leave (route change, switchMap) do
         // not cancel it, and its tokens are stored even when nobody waits (the server rotated).
-        request = post(session?.refreshToken ?? null).subscribe({
+        request = call().subscribe({
           next: (r) => succeed(subject, r, mine),
           error: (e) => fail(subject, e, mine),
         });
