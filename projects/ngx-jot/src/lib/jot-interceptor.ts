@@ -7,11 +7,19 @@ import {
   type HttpRequest,
 } from '@angular/common/http';
 import { inject } from '@angular/core';
-import { Observable, catchError, filter, from, switchMap, throwError } from 'rxjs';
+import { Observable, catchError, filter, from, of, switchMap, throwError, timeout } from 'rxjs';
 
 import { JOT_SKIP } from './context';
+import { JotError } from './errors';
 import { JotAuth, type JotInternals } from './jot-auth';
 import { isOtherSubject, type JotSession } from './token';
+
+/**
+ * How long a request whose token is still good waits for a proactive refresh (one ahead of
+ * expiry) before it goes out with that token: long enough for a normal refresh, short enough
+ * that a hanging one is not noticed.
+ */
+const AHEAD_REFRESH_WAIT_MS = 5_000;
 
 /**
  * Adds `Authorization: Bearer <token>` to relative, same-origin and `allowedOrigins` requests
@@ -64,7 +72,23 @@ function send(jot: JotInternals, req: HttpRequest<unknown>, next: HttpHandlerFn)
   if (refresher && (refresher.busy || stale)) {
     // Held, not sent: it goes out once, with the token the refresh brings. Its refresh failing
     // is the error it sees (a JotError, its code saying why), since it never got a response.
-    return refresher.refresh().pipe(switchMap((fresh) => attempt(jot, req, next, fresh, true)));
+    if (stale || !refresher.ahead) {
+      return refresher.refresh().pipe(switchMap((fresh) => attempt(jot, req, next, fresh, true)));
+    }
+    // A refresh ahead of expiry: this token is still good, so the request waits a little for the
+    // new one, but not for a refresh that fails transiently or hangs; it goes out with this token.
+    return refresher.refresh('ahead').pipe(
+      timeout({ first: AHEAD_REFRESH_WAIT_MS, with: () => of(null) }),
+      catchError((error: unknown) =>
+        error instanceof JotError && error.code === 'refresh-unavailable' ? of(null) : throwError(() => error),
+      ),
+      switchMap((fresh) => {
+        if (fresh) return attempt(jot, req, next, fresh, true);
+        const held = jot.session();
+        // Expired meanwhile (or the session changed): judged again, as a request arriving now.
+        return held && Date.now() < held.staleAt ? attempt(jot, req, next, held, false) : send(jot, req, next);
+      }),
+    );
   }
   return attempt(jot, req, next, session, false);
 }

@@ -662,6 +662,47 @@ describe('proactive refresh and the clock', () => {
     ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({}, { expiresInSeconds: 20 }), refresh_token: 'r2' });
   });
 
+  it('a proactive refresh that fails transiently does not fail requests whose token is still good', () => {
+    const { http, ctrl, auth } = setup();
+    const held = fakeJwt({ sub: 'a' }, { expiresInSeconds: 60 });
+    auth.setTokens({ accessToken: held, refreshToken: 'r1' });
+    jest.advanceTimersByTime(30_500); // past refreshAt (exp - 30 s): the proactive refresh starts
+    const refresh = ctrl.expectOne('/refresh');
+    let answer: unknown;
+    http.get('/api').subscribe((body) => (answer = body));
+    ctrl.expectNone('/api'); // the new token is near: it waits a little for it
+    refresh.flush(null, { status: 503, statusText: 'Service Unavailable' });
+    const sent = ctrl.expectOne('/api');
+    expect(bearer(sent)).toBe(`Bearer ${held}`);
+    sent.flush('ok');
+    expect(answer).toBe('ok');
+    expect(auth.token()).toBe(held);
+  });
+
+  it('behind a hanging proactive refresh, a request with a good token waits 5 s at most; one that needs the new token waits for it', () => {
+    const { http, ctrl, auth } = setup();
+    const held = fakeJwt({ sub: 'a' }, { expiresInSeconds: 60 });
+    auth.setTokens({ accessToken: held, refreshToken: 'r1' });
+    jest.advanceTimersByTime(30_500);
+    const refresh = ctrl.expectOne('/refresh');
+    http.get('/api/good').subscribe();
+    jest.advanceTimersByTime(4_900);
+    ctrl.expectNone('/api/good');
+    jest.advanceTimersByTime(200);
+    const good = ctrl.expectOne('/api/good');
+    expect(bearer(good)).toBe(`Bearer ${held}`);
+    // The server refuses it: now this request, and every one after it, needs the new token.
+    good.flush(null, UNAUTHORIZED);
+    http.get('/api/next').subscribe();
+    jest.advanceTimersByTime(6_000);
+    ctrl.expectNone('/api/good');
+    ctrl.expectNone('/api/next');
+    const fresh = fakeJwt({ sub: 'a', gen: 2 }, { expiresInSeconds: 60 });
+    refresh.flush({ access_token: fresh, refresh_token: 'r2' });
+    expect(bearer(ctrl.expectOne('/api/good'))).toBe(`Bearer ${fresh}`);
+    expect(bearer(ctrl.expectOne('/api/next'))).toBe(`Bearer ${fresh}`);
+  });
+
   it('a refresh that never answers counts as a network failure after 30 s: the session is kept', () => {
     const { http, ctrl, auth } = setup();
     let held: unknown;

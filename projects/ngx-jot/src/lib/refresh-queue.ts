@@ -118,6 +118,8 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
   let busyUntil = 0;
   /** When the last refresh brought a token. */
   let lastSuccessAt = -Infinity;
+  /** The flight runs ahead of need (see JotRefresher.ahead). */
+  let ahead = false;
 
   /** How long the server asked to wait (`Retry-After`, seconds or an HTTP date on its clock), if it did. */
   function retryAfterMs(error: HttpErrorResponse): number | null {
@@ -258,7 +260,12 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
     get busy() {
       return flight !== null;
     },
+    get ahead() {
+      return flight !== null && ahead;
+    },
     refresh(cause: JotRefreshCause = 'needed'): Observable<JotSession> {
+      // A request that needs the new token makes a refresh begun ahead of time a needed one.
+      ahead = cause === 'needed' ? false : flight ? ahead : true;
       if (flight) return flight.result;
       const session = host.session();
       if (!session?.refreshToken && !withCredentials) {

@@ -47,6 +47,8 @@ export interface JotRefresher {
   readonly refreshBeforeMs: number;
   /** A refresh is in flight. */
   readonly busy: boolean;
+  /** The refresh in flight runs ahead of need: the held token is still good, and no request was refused it. */
+  readonly ahead: boolean;
   /** The refresh token as a POST body (`withRefresh({ body })`), also used for `logoutUrl`. */
   body(refreshToken: string | null): unknown;
   /** Single-flight: every caller during one refresh shares it. */

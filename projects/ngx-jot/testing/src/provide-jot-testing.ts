@@ -141,6 +141,7 @@ export function provideJotTesting(options: JotTestingOptions = {}): EnvironmentP
           withCredentials: false,
           refreshBeforeMs: 30_000,
           busy: false,
+          ahead: false,
           body: (refreshToken) => ({ refresh_token: refreshToken }),
           refresh: () => controller.ɵrefresh(host),
           cancel: () => undefined,
