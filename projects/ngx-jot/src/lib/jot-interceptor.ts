@@ -7,7 +7,7 @@ import {
   type HttpRequest,
 } from '@angular/common/http';
 import { inject } from '@angular/core';
-import { Observable, catchError, filter, from, of, switchMap, throwError, timeout } from 'rxjs';
+import { Observable, catchError, filter, from, switchMap, throwError, timeout } from 'rxjs';
 
 import { JOT_SKIP } from './context';
 import { JotError } from './errors';
@@ -78,9 +78,10 @@ function send(jot: JotInternals, req: HttpRequest<unknown>, next: HttpHandlerFn)
     // A refresh ahead of expiry: this token is still good, so the request waits a little for the
     // new one, but not for a refresh that fails transiently or hangs; it goes out with this token.
     return refresher.refresh('ahead').pipe(
-      timeout({ first: AHEAD_REFRESH_WAIT_MS, with: () => of(null) }),
+      timeout({ first: AHEAD_REFRESH_WAIT_MS, with: () => [null] }),
+      // (An array is an ObservableInput of its items.)
       catchError((error: unknown) =>
-        error instanceof JotError && error.code === 'refresh-unavailable' ? of(null) : throwError(() => error),
+        error instanceof JotError && error.code === 'refresh-unavailable' ? [null] : throwError(() => error),
       ),
       switchMap((fresh) => {
         if (fresh) return attempt(jot, req, next, fresh, true);

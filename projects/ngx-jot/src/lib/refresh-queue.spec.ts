@@ -748,6 +748,20 @@ describe('proactive refresh and the clock', () => {
     expect(events.some((e) => e.type === 'logout' || e.type === 'refresh-failure')).toBe(false);
   });
 
+  it('reads a Retry-After given as an HTTP date', () => {
+    const { ctrl, auth } = setup();
+    auth.refresh().subscribe();
+    const retryAfter = new Date(Date.now() + 3_000).toUTCString(); // whole seconds: 2 to 3 s from now
+    ctrl
+      .expectOne('/refresh')
+      .flush(null, { status: 429, statusText: 'Too Many', headers: { 'Retry-After': retryAfter } });
+    jest.advanceTimersByTime(1_900);
+    ctrl.expectNone('/refresh');
+    jest.advanceTimersByTime(1_200);
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ sub: 'a', gen: 2 }), refresh_token: 'r2' });
+    expect(auth.isAuthenticated()).toBe(true);
+  });
+
   it('408/429 is retried a few times, then the refresh is unavailable (session kept) until Retry-After has passed', () => {
     const { http, ctrl, auth } = setup();
     let held: unknown;

@@ -114,22 +114,12 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
   /** Bumped by cancel(): a refresh that began before it is never applied. */
   let epoch = 0;
   /** A 408/429 that ended a refresh, and until when its server asked not to be called again. */
-  let busyAnswer: HttpErrorResponse | null = null;
+  let busyAnswer: unknown;
   let busyUntil = 0;
   /** When the last refresh brought a token. */
   let lastSuccessAt = -Infinity;
   /** The flight runs ahead of need (see JotRefresher.ahead). */
   let ahead = false;
-
-  /** How long the server asked to wait (`Retry-After`, seconds or an HTTP date on its clock), if it did. */
-  function retryAfterMs(error: HttpErrorResponse): number | null {
-    const value = error.headers.get('Retry-After')?.trim();
-    if (!value) return null;
-    const ms = /^\d+$/.test(value)
-      ? Number(value) * 1000
-      : Date.parse(value) - (Date.now() + (host.session()?.skew ?? 0));
-    return Number.isNaN(ms) ? null : Math.max(0, ms);
-  }
 
   function post(refreshToken: string | null): Observable<unknown> {
     let headers: Record<string, string> | undefined;
@@ -151,9 +141,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
         retry({
           count: BUSY_RETRIES,
           delay: (error: unknown, retryCount) => {
-            const pause = isBusy(error)
-              ? (retryAfterMs(error) ?? BUSY_FIRST_PAUSE_MS * 2 ** (retryCount - 1))
-              : Infinity;
+            const pause = busyPause(error, BUSY_FIRST_PAUSE_MS * 2 ** (retryCount - 1));
             return pause <= BUSY_MAX_PAUSE_MS ? timer(pause) : throwError(() => error);
           },
         }),
@@ -170,14 +158,15 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
 
   function fail(subject: Flight, error: unknown, mine: number, rechecked = false) {
     if (mine !== epoch) return;
-    const transient =
-      error instanceof TimeoutError ||
-      isBusy(error) ||
-      (error instanceof HttpErrorResponse && (error.status === 0 || error.status >= 500));
-    if (isBusy(error)) {
+    const pause = busyPause(error, 0);
+    if (pause < Infinity) {
       busyAnswer = error;
-      busyUntil = Date.now() + (retryAfterMs(error) ?? 0);
+      busyUntil = Date.now() + pause;
     }
+    const transient =
+      pause < Infinity ||
+      error instanceof TimeoutError ||
+      (error instanceof HttpErrorResponse && (error.status === 0 || error.status >= 500));
     const sync = host.sync();
     if (!transient && sync && !rechecked) {
       // Another tab may have stored a newer pair (a login, or a refresh whose message is not here
@@ -285,7 +274,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       const mine = epoch;
       flight = subject;
       host.emit({ type: 'refresh-start' });
-      if (busyAnswer && Date.now() < busyUntil) {
+      if (Date.now() < busyUntil) {
         // The server's Retry-After has not passed: calling it again now would only be refused.
         fail(subject, busyAnswer, mine);
         return subject.result;
@@ -349,7 +338,13 @@ export function isNewer(shared: JotRecord, held: JotRecord): boolean {
   );
 }
 
-/** A 408 or 429: the server is busy, not refusing. */
-function isBusy(error: unknown): error is HttpErrorResponse {
-  return error instanceof HttpErrorResponse && (error.status === 408 || error.status === 429);
+/**
+ * How long a 408 or 429 ("not now", not "no") asks to wait: its `Retry-After` (seconds, or an HTTP
+ * date), else `fallback`. Infinity for any other error, which is no reason to call again.
+ */
+function busyPause(error: unknown, fallback: number): number {
+  if (!(error instanceof HttpErrorResponse && (error.status === 408 || error.status === 429))) return Infinity;
+  const retryAfter = error.headers.get('Retry-After');
+  const ms = retryAfter ? Number(retryAfter) * 1000 || Date.parse(retryAfter) - Date.now() : NaN;
+  return ms >= 0 ? ms : fallback;
 }
