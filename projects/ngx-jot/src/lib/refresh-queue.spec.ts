@@ -72,7 +72,10 @@ function answering(
 const refreshes = (ctrl: HttpTestingController) => ctrl.match('/refresh');
 
 describe('401 handling: one refresh, a queue, one replay', () => {
-  afterEach(() => TestBed.inject(HttpTestingController).verify());
+  afterEach(() => {
+    TestBed.inject(HttpTestingController).verify();
+    jest.useRealTimers();
+  });
 
   it.each([1, 10, 1000])(
     '%i concurrent 401s cause exactly one refresh; each is replayed once and gets its own answer',
@@ -225,6 +228,7 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     ['a network error', { status: 0, statusText: 'Unknown Error' }],
     ['a 503', { status: 503, statusText: 'Service Unavailable' }],
   ])('%s during refresh keeps the session; queued requests error; the next request tries again', (_what, failure) => {
+    jest.useFakeTimers();
     const { http, ctrl, auth } = setup();
     let first: unknown;
     let held: unknown;
@@ -241,6 +245,8 @@ describe('401 handling: one refresh, a queue, one replay', () => {
 
     http.get('/api/3').subscribe();
     ctrl.expectOne('/api/3').flush(null, UNAUTHORIZED);
+    ctrl.expectNone('/refresh'); // at most one refresh a second, even after failures
+    jest.advanceTimersByTime(1_000);
     const again = ctrl.expectOne('/refresh');
     expect(again.request.body).toEqual({ refresh_token: 'r1' });
     const fresh = fakeJwt({ gen: 3 });
@@ -621,6 +627,24 @@ describe('proactive refresh and the clock', () => {
     server.answer();
     expect(server.refreshCount).toBeLessThanOrEqual(11);
     expect(server.refreshCount).toBeGreaterThanOrEqual(5);
+  });
+
+  it('never more than one refresh a second when every request gets 401 and every refresh fails', () => {
+    const { http, ctrl } = setup();
+    let refreshCount = 0;
+    for (let t = 0; t < 5_000; t += 10) {
+      http.get('/api').subscribe({ error: () => undefined });
+      for (const r of ctrl.match(() => true)) {
+        if (r.request.url === '/refresh') {
+          refreshCount++;
+          r.flush(null, { status: 503, statusText: 'Service Unavailable' });
+        } else r.flush(null, UNAUTHORIZED);
+      }
+      jest.advanceTimersByTime(10);
+    }
+    ctrl.match(() => true).forEach((r) => r.flush(null, UNAUTHORIZED));
+    expect(refreshCount).toBeLessThanOrEqual(6);
+    expect(refreshCount).toBeGreaterThanOrEqual(4);
   });
 
   it('a device clock ten minutes off neither refreshes in a loop nor sends expired tokens', () => {

@@ -50,10 +50,9 @@ const BUSY_FIRST_PAUSE_MS = 1_000;
 const BUSY_MAX_PAUSE_MS = 10_000;
 
 /**
- * The hard floor between a refresh that brought a token and the next one ngx-jot starts by itself
- * (timer, held or refused requests): whatever lifetimes and clocks the server sends, never more than
- * one a second. Failures do not start refreshes by themselves; `JotAuth.refresh()`, which the app
- * calls on purpose, runs at once.
+ * The hard floor between two refresh calls when ngx-jot starts the second by itself (timer, held
+ * or refused requests): whatever lifetimes, clocks and failures the server sends, never more than
+ * one a second. `JotAuth.refresh()`, which the app calls on purpose, runs at once.
  */
 const MIN_REFRESH_INTERVAL_MS = 1_000;
 
@@ -116,8 +115,8 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
   /** A 408/429 that ended a refresh, and until when its server asked not to be called again. */
   let busyAnswer: unknown;
   let busyUntil = 0;
-  /** When the last refresh brought a token. */
-  let lastSuccessAt = -Infinity;
+  /** When the last refresh call went (or goes) out. */
+  let lastStartedAt = -Infinity;
   /** The flight runs ahead of need (see JotRefresher.ahead). */
   let ahead = false;
 
@@ -224,7 +223,6 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       fail(subject, new JotError('refresh-invalid', why), mine);
       return;
     }
-    lastSuccessAt = Date.now();
     if (before && isOtherSubject(before, adopted)) {
       // Another user's session began (JotAuth emitted logout, then login): what waits belongs to
       // the user before, and is never sent as the new one.
@@ -279,7 +277,8 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
         fail(subject, busyAnswer, mine);
         return subject.result;
       }
-      const pause = cause === 'app' ? 0 : lastSuccessAt + MIN_REFRESH_INTERVAL_MS - Date.now();
+      const pause = cause === 'app' ? 0 : lastStartedAt + MIN_REFRESH_INTERVAL_MS - Date.now();
+      lastStartedAt = Date.now() + Math.max(0, pause);
       // The refresh token is read when the call goes out: another tab may have rotated it by then.
       const send = () => post(host.session()?.refreshToken ?? null);
       const call = () => (pause > 0 ? timer(pause).pipe(switchMap(send)) : send());
