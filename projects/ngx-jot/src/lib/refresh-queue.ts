@@ -204,11 +204,29 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
   function takeShared(subject: Flight, shared: JotRecord | null, mine: number): boolean {
     const held = host.record();
     if (mine !== epoch || !shared || !held || !isNewer(shared, held)) return false;
+    const before = host.session();
     const adopted = host.adopt(shared, { fresh: false, from: 'other-tab' });
     if (typeof adopted === 'string' || Date.now() >= adopted.staleAt) return false;
+    settleWith(subject, before, adopted);
+    return true;
+  }
+
+  /** Ends `subject` with the session now held; the waiters of another user's session never get it. */
+  function settleWith(subject: Flight, before: JotSession | null, adopted: JotSession) {
+    if (before && isOtherSubject(before, adopted)) {
+      // What waits belongs to the user before, and is never sent as the new one.
+      const changed = new JotError(
+        'subject-changed',
+        ngDevMode
+          ? `the session changed to another user ("sub") during the refresh; requests of the user before are not replayed.`
+          : '',
+      );
+      host.emit({ type: 'refresh-failure', error: changed });
+      settle(subject, changed);
+      return;
+    }
     host.emit({ type: 'refresh-success' });
     settle(subject, adopted);
-    return true;
   }
 
   function succeed(subject: Flight, response: unknown, mine: number) {
@@ -223,21 +241,8 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       fail(subject, new JotError('refresh-invalid', why), mine);
       return;
     }
-    if (before && isOtherSubject(before, adopted)) {
-      // Another user's session began (JotAuth emitted logout, then login): what waits belongs to
-      // the user before, and is never sent as the new one.
-      const changed = new JotError(
-        'subject-changed',
-        ngDevMode
-          ? `the refresh from ${options.url} answered for another user ("sub"); that user's session began, and requests of the one before are not replayed.`
-          : '',
-      );
-      host.emit({ type: 'refresh-failure', error: changed });
-      settle(subject, changed);
-      return;
-    }
-    host.emit({ type: 'refresh-success' });
-    settle(subject, adopted);
+    // Of another user, that user's session began (JotAuth emitted logout, then login).
+    settleWith(subject, before, adopted);
   }
 
   const refresher: JotRefresher = {
