@@ -1,0 +1,333 @@
+/**
+ * The soak's judge: joins what the tabs reported with the reference API's fault log (by request id)
+ * and the foreign origin's log, counts, and lists every failure with its evidence. Pure: no I/O.
+ */
+import type { FaultDecision } from '../demo-api/src/faults.ts';
+import type { SoakEvent, SoakRequestKind } from './protocol.ts';
+
+/** A request the foreign origin (another port) received. */
+export interface ForeignHit {
+  readonly id: string | null;
+  readonly authorization: boolean;
+  readonly at: number;
+}
+
+/** Everything one tab went through. A tab is one page: a reload keeps the tab, a close ends it. */
+export interface TabRecord {
+  readonly name: string;
+  readonly events: readonly SoakEvent[];
+  /** When the soak reloaded or closed the page: requests in flight then are cut, not lost. */
+  readonly cuts: readonly { readonly at: number; readonly reason: 'reload' | 'close' }[];
+  /** JS heap used (bytes, after a GC) when the tab started and when the soak ended (null if closed before). */
+  readonly heapStart: number | null;
+  readonly heapEnd: number | null;
+  /** Delays (ms) of the timers still pending a while after the final logout (null if not measured). */
+  readonly timersAfterLogout: readonly number[] | null;
+}
+
+export interface SoakInput {
+  readonly seed: number;
+  readonly tabs: readonly TabRecord[];
+  readonly faultLog: readonly FaultDecision[];
+  readonly foreign: readonly ForeignHit[];
+  readonly reuseDetected: number;
+  /** Logouts the soak asked for, as the user would. */
+  readonly userLogouts: readonly { readonly tab: string; readonly at: number }[];
+}
+
+export interface SoakFailure {
+  readonly what: string;
+  readonly at: number;
+  readonly tab: string | null;
+  readonly requestId: string | null;
+}
+
+/** One app request, as put together from the events of its tab. */
+interface RequestTrail {
+  readonly id: string;
+  readonly tab: string;
+  readonly kind: SoakRequestKind;
+  readonly sentAt: number;
+  readonly attempts: Extract<SoakEvent, { type: 'attempt' }>[];
+  readonly outcomes: Extract<SoakEvent, { type: 'answered' | 'errored' }>[];
+}
+
+export interface SoakReport {
+  readonly made: number;
+  readonly answered: number;
+  readonly errored: number;
+  /** Errors by cause: "injected server-error to it", "refresh fault", "user logout". */
+  readonly errorCauses: Readonly<Record<string, number>>;
+  readonly cutByReloadOrClose: number;
+  readonly lost: number;
+  readonly answeredTwice: number;
+  readonly sentExpired: number;
+  /** Tokens valid when the page sent them and expired when they arrived (time in the browser's queue). */
+  readonly expiredInTransit: number;
+  /** Tokens the server's clock jump aged before they were sent (the client could not know). */
+  readonly agedByClockJump: number;
+  readonly apiCallsAtServer: number;
+  readonly refreshCalls: number;
+  readonly refreshAnswered: number;
+  readonly reuseDetected: number;
+  readonly faultsInjected: Readonly<Record<string, number>>;
+  /** Share of API and refresh calls the fault mode refused (5xx, drop, 429, slow). */
+  readonly failingShare: number;
+  readonly logouts: Readonly<Record<string, number>>;
+  readonly foreignCalls: number;
+  readonly tokensToForeignOrigin: number;
+  readonly failures: readonly SoakFailure[];
+}
+
+/** How long a tab may take to hear of another tab's logout (it may be frozen up to 8 s meanwhile). */
+const OTHER_TAB_WINDOW_MS = 15_000;
+/** A held request or a logout may follow the fault that caused it by up to the client's refresh bound. */
+const REFRESH_BOUND_MS = 35_000;
+
+function trailsOf(tabs: readonly TabRecord[]): Map<string, RequestTrail> {
+  const trails = new Map<string, RequestTrail>();
+  for (const tab of tabs) {
+    for (const event of tab.events) {
+      if (event.type === 'request') {
+        trails.set(event.id, {
+          id: event.id,
+          tab: tab.name,
+          kind: event.kind,
+          sentAt: event.at,
+          attempts: [],
+          outcomes: [],
+        });
+      } else if (event.type === 'attempt') {
+        trails.get(event.id)?.attempts.push(event);
+      } else if (event.type === 'answered' || event.type === 'errored') {
+        trails.get(event.id)?.outcomes.push(event);
+      }
+    }
+  }
+  return trails;
+}
+
+/** Id prefix of a tab's requests: `<tab>-l<load>-...`. */
+const tabOf = (requestId: string | null): string | null => requestId?.split('-')[0] ?? null;
+
+export function analyze(input: SoakInput): SoakReport {
+  const trails = trailsOf(input.tabs);
+  const decisionsById = new Map<string, FaultDecision[]>();
+  for (const decision of input.faultLog) {
+    if (decision.requestId === null) continue;
+    const list = decisionsById.get(decision.requestId) ?? [];
+    list.push(decision);
+    decisionsById.set(decision.requestId, list);
+  }
+  const refreshFaults = input.faultLog.filter(
+    (d) => d.target === 'refresh' && (d.kind !== 'none' || d.outcome === 'client-gone' || d.outcome === 'dropped'),
+  );
+  const failures: SoakFailure[] = [];
+  const errorCauses: Record<string, number> = {};
+  const count = (record: Record<string, number>, key: string): void => {
+    record[key] = (record[key] ?? 0) + 1;
+  };
+  let made = 0;
+  let answered = 0;
+  let errored = 0;
+  let cut = 0;
+  let lost = 0;
+  let twice = 0;
+
+  /** Why an errored app request failed, when the fault mode or the user caused it; null when nothing did. */
+  function causeOf(trail: RequestTrail, error: Extract<SoakEvent, { type: 'errored' }>): string | null {
+    const own = decisionsById.get(trail.id) ?? [];
+    const injected = own.find(
+      (d) => (d.kind === 'drop' && error.status === 0) || (d.faultStatus !== null && d.faultStatus === error.status),
+    );
+    if (injected) return `injected ${injected.kind} to it`;
+    if (error.code === 'refresh-unavailable') {
+      const sameTab = refreshFaults.find(
+        (d) =>
+          tabOf(d.requestId) === trail.tab && d.arrivedAt <= error.at && d.arrivedAt >= trail.sentAt - REFRESH_BOUND_MS,
+      );
+      const anyTab = refreshFaults.find(
+        (d) => d.arrivedAt <= error.at && d.arrivedAt >= trail.sentAt - REFRESH_BOUND_MS,
+      );
+      if (sameTab ?? anyTab) return `refresh fault (${(sameTab ?? anyTab)!.kind})`;
+    }
+    const loggedOut = input.userLogouts.some((l) => l.at >= trail.sentAt - 500 && l.at <= error.at + 500);
+    if (loggedOut && (error.code !== null || error.status === 401)) return 'user logout while it waited';
+    return null;
+  }
+
+  for (const trail of trails.values()) {
+    if (trail.kind !== 'api' && trail.kind !== 'foreign') continue;
+    made++;
+    if (trail.outcomes.length === 0) {
+      const tab = input.tabs.find((t) => t.name === trail.tab);
+      if (tab?.cuts.some((c) => c.at >= trail.sentAt)) cut++;
+      else {
+        lost++;
+        failures.push({
+          what: 'lost: neither answered nor errored',
+          at: trail.sentAt,
+          tab: trail.tab,
+          requestId: trail.id,
+        });
+      }
+      continue;
+    }
+    if (trail.outcomes.length > 1) {
+      twice++;
+      failures.push({
+        what: `settled ${trail.outcomes.length} times (${trail.outcomes.map((o) => o.type).join(', ')})`,
+        at: trail.outcomes[1]!.at,
+        tab: trail.tab,
+        requestId: trail.id,
+      });
+    }
+    const outcome = trail.outcomes[0]!;
+    if (outcome.type === 'answered') {
+      answered++;
+      continue;
+    }
+    errored++;
+    const cause = causeOf(trail, outcome);
+    if (cause === null) {
+      count(errorCauses, 'unexplained');
+      failures.push({
+        what: `errored (status ${outcome.status}, code ${outcome.code}) with no fault of the API to it`,
+        at: outcome.at,
+        tab: trail.tab,
+        requestId: trail.id,
+      });
+    } else count(errorCauses, cause);
+  }
+
+  // Tokens sent already expired: judged at the moment the page sent them, on the server's clock.
+  let sentExpired = 0;
+  let inTransit = 0;
+  let agedByJump = 0;
+  for (const decision of input.faultLog) {
+    const token = decision.token;
+    if (decision.target !== 'api' || token?.exp == null || decision.requestId === null) continue;
+    const trail = trails.get(decision.requestId);
+    const arrival = Number(decision.key.split('#')[1] ?? '1');
+    const attempt = trail?.attempts.filter((a) => a.jti !== null)[arrival - 1];
+    const serverClockOffset = decision.serverClockAt - decision.arrivedAt;
+    const sentAtServerClock = (attempt?.at ?? decision.arrivedAt) + serverClockOffset;
+    const expiredAtSend = token.exp * 1000 <= sentAtServerClock;
+    if (expiredAtSend && token.clockJumpedSinceIssue) agedByJump++;
+    else if (expiredAtSend) {
+      sentExpired++;
+      failures.push({
+        what: `sent with a token that had expired ${sentAtServerClock - token.exp * 1000} ms before (server clock)`,
+        at: attempt?.at ?? decision.arrivedAt,
+        tab: trail?.tab ?? tabOf(decision.requestId),
+        requestId: decision.requestId,
+      });
+    } else if (token.expiredOnArrival) inTransit++;
+  }
+
+  for (const hit of input.foreign) {
+    if (hit.authorization) {
+      failures.push({ what: 'a token reached the foreign origin', at: hit.at, tab: tabOf(hit.id), requestId: hit.id });
+    }
+  }
+  if (input.reuseDetected > 0) {
+    failures.push({
+      what: `the API detected refresh-token reuse ${input.reuseDetected} time(s)`,
+      at: input.faultLog.find((d) => d.target === 'refresh' && d.outcome === 401)?.arrivedAt ?? 0,
+      tab: null,
+      requestId: null,
+    });
+  }
+
+  // Logouts: each must have a cause: the user (here or in another tab) or the server refusing a refresh.
+  const logouts: Record<string, number> = {};
+  const refusedRefreshes = input.faultLog.filter((d) => d.target === 'refresh' && d.outcome === 401);
+  for (const tab of input.tabs) {
+    for (const event of tab.events) {
+      if (event.type !== 'auth' || event.event !== 'logout') continue;
+      const reason = event.detail ?? 'unknown';
+      count(logouts, reason);
+      const userHere = input.userLogouts.some((l) => l.tab === tab.name && Math.abs(l.at - event.at) < 1000);
+      const userElsewhere = input.userLogouts.some(
+        (l) => l.at <= event.at + 500 && l.at >= event.at - OTHER_TAB_WINDOW_MS,
+      );
+      const refused = refusedRefreshes.some(
+        (d) => d.arrivedAt <= event.at && d.arrivedAt >= event.at - REFRESH_BOUND_MS,
+      );
+      const explained = reason === 'user' ? userHere : reason === 'other-tab' ? userElsewhere || refused : refused;
+      if (!explained) {
+        failures.push({
+          what: `logout (${reason}) without a cause at the server or from the user`,
+          at: event.at,
+          tab: tab.name,
+          requestId: null,
+        });
+      }
+    }
+  }
+
+  const faultable = input.faultLog;
+  const faultsInjected: Record<string, number> = {};
+  for (const d of faultable) {
+    if (d.kind !== 'none') count(faultsInjected, `${d.target} ${d.kind}`);
+    for (const change of d.aftermath) count(faultsInjected, change);
+  }
+  const refused = faultable.filter((d) => d.kind !== 'none').length;
+  const refreshDecisions = faultable.filter((d) => d.target === 'refresh');
+  failures.sort((a, b) => a.at - b.at);
+  return {
+    made,
+    answered,
+    errored,
+    errorCauses,
+    cutByReloadOrClose: cut,
+    lost,
+    answeredTwice: twice,
+    sentExpired,
+    expiredInTransit: inTransit,
+    agedByClockJump: agedByJump,
+    apiCallsAtServer: faultable.filter((d) => d.target === 'api').length,
+    refreshCalls: refreshDecisions.length,
+    refreshAnswered: refreshDecisions.filter((d) => d.outcome === 200).length,
+    reuseDetected: input.reuseDetected,
+    faultsInjected,
+    failingShare: faultable.length === 0 ? 0 : refused / faultable.length,
+    logouts,
+    foreignCalls: input.foreign.length,
+    tokensToForeignOrigin: input.foreign.filter((h) => h.authorization).length,
+    failures,
+  };
+}
+
+/** The evidence for one failure: the fault log around it and the tab's log around it, as lines. */
+export function evidence(input: SoakInput, failure: SoakFailure, aroundMs = 4000): string[] {
+  const lines: string[] = [];
+  const time = (at: number): string => new Date(at).toISOString().slice(11, 23);
+  lines.push(`seed ${input.seed}; first failure at ${time(failure.at)}: ${failure.what}`);
+  if (failure.requestId) lines.push(`request ${failure.requestId} (tab ${failure.tab})`);
+  lines.push('', `fault log within ${aroundMs} ms (server decisions by request id):`);
+  const near = input.faultLog.filter(
+    (d) => Math.abs(d.arrivedAt - failure.at) <= aroundMs || d.requestId === failure.requestId,
+  );
+  for (const d of near.slice(0, 80)) {
+    const token = d.token
+      ? ` token jti=${d.token.jti?.slice(0, 8)} exp=${d.token.exp}${d.token.expiredOnArrival ? ' EXPIRED-ON-ARRIVAL' : ''}`
+      : '';
+    lines.push(
+      `  ${time(d.arrivedAt)} #${d.seq} ${d.key} ${d.method} ${d.path} ${d.kind}${d.faultStatus ? ` ${d.faultStatus}` : ''}` +
+        ` +${d.latencyMs}ms -> ${d.outcome}${d.aftermath.length ? ` then ${d.aftermath.join('+')}` : ''}${token}`,
+    );
+  }
+  const tab = input.tabs.find((t) => t.name === failure.tab);
+  if (tab) {
+    lines.push('', `tab ${tab.name} request log within ${aroundMs} ms:`);
+    const events = tab.events.filter(
+      (e) => Math.abs(e.at - failure.at) <= aroundMs || ('id' in e && e.id === failure.requestId),
+    );
+    for (const e of events.slice(0, 120)) lines.push(`  ${time(e.at)} ${JSON.stringify({ ...e, at: undefined })}`);
+    for (const c of tab.cuts) lines.push(`  ${time(c.at)} (soak) ${c.reason}`);
+  }
+  const logouts = input.userLogouts.filter((l) => Math.abs(l.at - failure.at) <= OTHER_TAB_WINDOW_MS);
+  for (const l of logouts) lines.push(`  ${time(l.at)} (soak) user logout in ${l.tab}`);
+  return lines;
+}
