@@ -134,6 +134,62 @@ export function analyze(input: SoakInput): SoakReport {
   let lost = 0;
   let twice = 0;
 
+  /** The tab a request id belongs to (ids made before the driver named the tab are found through the tab's events). */
+  const tabOfId = (id: string | null): string | null => (id === null ? null : (trails.get(id)?.tab ?? tabOf(id)));
+  const revokedJtis = new Set(
+    input.faultLog.filter((d) => d.aftermath.includes('revoke-token')).map((d) => d.token?.jti ?? ''),
+  );
+  /** The API refused this request's token because of a fault: revoked, signed with a rotated key, or aged by a clock jump. */
+  const refusedByFault = (d: FaultDecision): boolean =>
+    d.outcome === 401 &&
+    d.token !== null &&
+    ((/revoked/.test(d.refusedBecause ?? '') && revokedJtis.has(d.token.jti ?? '')) ||
+      (/signature/.test(d.refusedBecause ?? '') && d.token.keyRotatedSinceIssue) ||
+      (/expired/.test(d.refusedBecause ?? '') && d.token.clockJumpedSinceIssue));
+
+  // Logouts: each must have a cause: the user (here or in another tab), or the server refusing a
+  // refresh or a fresh token (a fault), in this tab, shortly before.
+  const logouts: Record<string, number> = {};
+  const logoutEvents = input.tabs.flatMap((tab) =>
+    tab.events.flatMap((event) =>
+      event.type === 'auth' && event.event === 'logout'
+        ? [{ tab: tab.name, reason: event.detail ?? 'unknown', at: event.at }]
+        : [],
+    ),
+  );
+  const serverEnded = (tab: string, at: number): boolean =>
+    input.faultLog.some(
+      (d) =>
+        tabOfId(d.requestId) === tab &&
+        d.arrivedAt <= at &&
+        ((d.target === 'refresh' && d.outcome === 401 && d.arrivedAt >= at - REFRESH_BOUND_MS) ||
+          (refusedByFault(d) && d.arrivedAt >= at - 5000)),
+    );
+  const explainedLogouts = logoutEvents.filter((logout) => {
+    count(logouts, logout.reason);
+    let explained: boolean;
+    if (logout.reason === 'user') {
+      explained = input.userLogouts.some((l) => l.tab === logout.tab && Math.abs(l.at - logout.at) < 1000);
+    } else if (logout.reason === 'other-tab') {
+      const recent = (at: number): boolean => at <= logout.at + 500 && at >= logout.at - OTHER_TAB_WINDOW_MS;
+      explained =
+        input.userLogouts.some((l) => recent(l.at)) ||
+        logoutEvents.some((l) => l.tab !== logout.tab && l.reason !== 'other-tab' && recent(l.at));
+    } else {
+      explained =
+        (logout.reason === 'refresh-failed' || logout.reason === 'expired') && serverEnded(logout.tab, logout.at);
+    }
+    if (!explained) {
+      failures.push({
+        what: `logout (${logout.reason}) without a cause at the server or from the user`,
+        at: logout.at,
+        tab: logout.tab,
+        requestId: null,
+      });
+    }
+    return explained;
+  });
+
   /** Why an errored app request failed, when the fault mode or the user caused it; null when nothing did. */
   function causeOf(trail: RequestTrail, error: Extract<SoakEvent, { type: 'errored' }>): string | null {
     const own = decisionsById.get(trail.id) ?? [];
@@ -141,18 +197,17 @@ export function analyze(input: SoakInput): SoakReport {
       (d) => (d.kind === 'drop' && error.status === 0) || (d.faultStatus !== null && d.faultStatus === error.status),
     );
     if (injected) return `injected ${injected.kind} to it`;
-    if (error.code === 'refresh-unavailable') {
-      const sameTab = refreshFaults.find(
-        (d) =>
-          tabOf(d.requestId) === trail.tab && d.arrivedAt <= error.at && d.arrivedAt >= trail.sentAt - REFRESH_BOUND_MS,
-      );
-      const anyTab = refreshFaults.find(
-        (d) => d.arrivedAt <= error.at && d.arrivedAt >= trail.sentAt - REFRESH_BOUND_MS,
-      );
-      if (sameTab ?? anyTab) return `refresh fault (${(sameTab ?? anyTab)!.kind})`;
+    if (error.status === 401 && own.some(refusedByFault)) return 'its token revoked, rotated away or aged (fault)';
+    const inWindow = (d: FaultDecision): boolean =>
+      d.arrivedAt <= error.at && d.arrivedAt >= trail.sentAt - REFRESH_BOUND_MS;
+    if (error.code === 'refresh-unavailable' || error.status === 401) {
+      const fault =
+        refreshFaults.find((d) => tabOfId(d.requestId) === trail.tab && inWindow(d)) ?? refreshFaults.find(inWindow);
+      if (fault) return `refresh fault (${fault.kind === 'none' ? fault.outcome : fault.kind})`;
     }
-    const loggedOut = input.userLogouts.some((l) => l.at >= trail.sentAt - 500 && l.at <= error.at + 500);
-    if (loggedOut && (error.code !== null || error.status === 401)) return 'user logout while it waited';
+    const during = (at: number): boolean => at >= trail.sentAt - 500 && at <= error.at + 500;
+    if (input.userLogouts.some((l) => during(l.at))) return 'user logout while it waited';
+    if (explainedLogouts.some((l) => l.tab === trail.tab && during(l.at))) return 'session ended by a fault';
     return null;
   }
 
@@ -237,33 +292,6 @@ export function analyze(input: SoakInput): SoakReport {
       tab: null,
       requestId: null,
     });
-  }
-
-  // Logouts: each must have a cause: the user (here or in another tab) or the server refusing a refresh.
-  const logouts: Record<string, number> = {};
-  const refusedRefreshes = input.faultLog.filter((d) => d.target === 'refresh' && d.outcome === 401);
-  for (const tab of input.tabs) {
-    for (const event of tab.events) {
-      if (event.type !== 'auth' || event.event !== 'logout') continue;
-      const reason = event.detail ?? 'unknown';
-      count(logouts, reason);
-      const userHere = input.userLogouts.some((l) => l.tab === tab.name && Math.abs(l.at - event.at) < 1000);
-      const userElsewhere = input.userLogouts.some(
-        (l) => l.at <= event.at + 500 && l.at >= event.at - OTHER_TAB_WINDOW_MS,
-      );
-      const refused = refusedRefreshes.some(
-        (d) => d.arrivedAt <= event.at && d.arrivedAt >= event.at - REFRESH_BOUND_MS,
-      );
-      const explained = reason === 'user' ? userHere : reason === 'other-tab' ? userElsewhere || refused : refused;
-      if (!explained) {
-        failures.push({
-          what: `logout (${reason}) without a cause at the server or from the user`,
-          at: event.at,
-          tab: tab.name,
-          requestId: null,
-        });
-      }
-    }
   }
 
   const faultable = input.faultLog;

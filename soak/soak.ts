@@ -191,6 +191,7 @@ const tabs: Tab[] = [];
 const tabByPage = new Map<Page, Tab>();
 const userLogouts: { tab: string; at: number }[] = [];
 let tabSerial = 0;
+let freezes = 0;
 let apiUrl = '';
 let foreignUrl = '';
 
@@ -291,6 +292,7 @@ async function chaos(context: BrowserContext, endAt: number, startedAt: number):
       const candidates = activeTabs();
       const tab = candidates.length > 1 ? pick(candidates) : undefined;
       if (tab) {
+        freezes++;
         await setFrozen(tab, true);
         setTimeout(() => void setFrozen(tab, false).catch(() => undefined), between(2000, 8000));
       }
@@ -404,6 +406,7 @@ soak figures (seed ${seed}, ${tabs.length} tabs over the run, ${(durationMs / 60
   API calls at the server ${report.apiCallsAtServer}, refresh calls ${report.refreshCalls} (answered 200: ${report.refreshAnswered}), reuse detections ${report.reuseDetected}
   faults: ${percent(report.failingShare)} of API and refresh calls refused; ${JSON.stringify(report.faultsInjected)}
   logouts by reason: ${JSON.stringify(report.logouts)} (user logouts asked: ${userLogouts.length})
+  tabs frozen in the background ${freezes} times; reloads ${tabs.reduce((n, t) => n + t.cuts.filter((c) => c.reason === 'reload').length, 0)}; tabs closed and replaced ${tabs.filter((t) => t.closed).length}
   foreign-origin calls ${report.foreignCalls}, tokens seen there ${report.tokensToForeignOrigin}
   heap per tab (start -> end): ${tabs.map((t) => `${t.name} ${kb(t.heapStart)} -> ${kb(t.heapEnd)}`).join(', ')}
   timers pending 2 s after the final logout: ${tabs

@@ -98,6 +98,8 @@ export interface FaultDecision {
   readonly token: FaultTokenSeen | null;
   /** Final fate: the HTTP status sent, 'dropped' (the fault destroyed it) or 'client-gone' (closed first). */
   outcome: number | 'dropped' | 'client-gone' | null;
+  /** Why the route refused the token (its `error_description`, e.g. "The access token was revoked"), or null. */
+  refusedBecause: string | null;
   /** Real time the outcome was known, epoch ms. */
   settledAt: number | null;
 }
@@ -308,6 +310,7 @@ export function createFaults(initialPlan: FaultPlan, baseNow: () => number, real
             },
       outcome: null,
       settledAt: null,
+      refusedBecause: null,
     };
     log.push(decision);
     if (requestId !== null) byRequestId.set(requestId, [...earlier, decision]);
@@ -360,6 +363,9 @@ export function createFaults(initialPlan: FaultPlan, baseNow: () => number, real
         decision.settledAt = realNow();
       };
       res.on('finish', () => {
+        const challenge = res.getHeader('WWW-Authenticate');
+        if (typeof challenge === 'string')
+          decision.refusedBecause = /error_description="([^"]*)"/.exec(challenge)?.[1] ?? null;
         settle(res.statusCode);
         applyAftermath(decision);
       });

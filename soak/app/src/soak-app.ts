@@ -47,8 +47,11 @@ function kindOf(url: string, id: string | null): SoakRequestKind {
 }
 
 let ownCallCount = 0;
-/** Set once the driver started the tab: the prefix of the ids of ngx-jot's own calls. */
-let idPrefix = 'boot';
+/**
+ * The prefix of this page's request ids; the driver sets it when it starts the tab. Until then
+ * (a reload on the protected route asks the API before that), a prefix of its own keeps ids unique.
+ */
+let idPrefix = `boot${Math.random().toString(36).slice(2, 8)}`;
 
 /** Outermost: gives ngx-jot's own calls (refresh, login, logout) an id too, so the API's log names them. */
 const tagRequest: HttpInterceptorFn = (req, next) => {
