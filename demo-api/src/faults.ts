@@ -28,11 +28,11 @@ export interface FaultPlan {
   readonly maxLatencyMs?: number;
   /** Share of API calls (`/api/*`) answered 500, 502 or 503. */
   readonly apiErrorRate?: number;
-  /** Share of API calls whose connection is destroyed without an answer. */
+  /** Share of API calls whose connection is cut in the middle of the answer (status line sent, body not). */
   readonly apiDropRate?: number;
   /** Share of refresh calls answered 500, 502 or 503. */
   readonly refreshErrorRate?: number;
-  /** Share of refresh calls whose connection is destroyed without an answer. */
+  /** Share of refresh calls whose connection is cut in the middle of the answer (nothing was committed). */
   readonly refreshDropRate?: number;
   /** Share of refresh calls held `slowRefreshMs` before they run (when the client is still there). */
   readonly slowRefreshRate?: number;
@@ -380,7 +380,9 @@ export function createFaults(initialPlan: FaultPlan, baseNow: () => number, real
         }
         if (decision.kind === 'drop') {
           settle('dropped');
-          req.socket.destroy();
+          // Cut mid-answer: a connection closed before any byte would be retried by the browser unseen.
+          res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': '64' });
+          res.write('{"cut', () => req.socket.destroy());
           return;
         }
         if (decision.faultStatus !== null) {
