@@ -263,8 +263,9 @@ export function analyze(input: SoakInput): SoakReport {
     const token = decision.token;
     if (decision.target !== 'api' || token?.exp == null || decision.requestId === null) continue;
     const trail = trails.get(decision.requestId);
-    const arrival = Number(decision.key.split('#')[1] ?? '1');
-    const attempt = trail?.attempts.filter((a) => a.jti !== null)[arrival - 1];
+    // The page's last attempt with this token before it arrived (the browser may resend an attempt
+    // whose connection broke, so arrivals and attempts are not one to one).
+    const attempt = trail?.attempts.findLast((a) => a.jti === token.jti && a.at <= decision.arrivedAt);
     const serverClockOffset = decision.serverClockAt - decision.arrivedAt;
     const sentAtServerClock = (attempt?.at ?? decision.arrivedAt) + serverClockOffset;
     const expiredAtSend = token.exp * 1000 <= sentAtServerClock;
