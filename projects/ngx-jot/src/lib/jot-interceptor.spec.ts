@@ -161,6 +161,14 @@ describe('jotInterceptor: where the token goes', () => {
     expect(sentHeader('/api/health-check')).not.toBeNull();
   });
 
+  it('lets JSONP requests through untouched (Angular refuses headers on them)', () => {
+    const { http, ctrl } = setup();
+    http.jsonp('/api/feed', 'callback').subscribe();
+    const req = ctrl.expectOne((r) => r.method === 'JSONP');
+    expect(req.request.headers.has('Authorization')).toBe(false);
+    req.flush({});
+  });
+
   it('judges every request alike with g or y flagged patterns (test() would resume at lastIndex)', () => {
     setup({ excludedUrls: [/^\/public\//g], allowedOrigins: [/^https:\/\/api\.example\.com$/y] });
     // Two in a row: a stateful pattern matches, then resumes past the end and misses.
