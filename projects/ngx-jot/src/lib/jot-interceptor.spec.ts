@@ -161,6 +161,26 @@ describe('jotInterceptor: where the token goes', () => {
     expect(sentHeader('/api/health-check')).not.toBeNull();
   });
 
+  it('keeps excludedUrls out of reach of dot segments and relative spellings', () => {
+    // The page is http://localhost/ (jsdom): every spelling below resolves to /public/x.
+    setup({ excludedUrls: ['/public/', /^\/open\//] });
+    for (const url of [
+      '/./public/x',
+      '/api/../public/x',
+      'public/x',
+      './public/x',
+      '/%2e/public/x',
+      '/open/../public/x',
+    ]) {
+      expect(sentHeader(url)).toBeNull();
+    }
+    for (const url of ['/./open/x', 'open/x', '/api/../open/x']) {
+      expect(sentHeader(url)).toBeNull();
+    }
+    expect(sentHeader('/publicity/x')).not.toBeNull();
+    expect(sentHeader('/public/../api/x')).not.toBeNull();
+  });
+
   it('lets JSONP requests through untouched (Angular refuses headers on them)', () => {
     const { http, ctrl } = setup();
     http.jsonp('/api/feed', 'callback').subscribe();

@@ -39,6 +39,8 @@ export class OriginPolicy {
   readonly #self: string;
   /** A `<base href>` on another origin would send "/x" elsewhere; then nothing is taken on trust. */
   readonly #fastPath: boolean;
+  /** `excludedUrls` with each string entry resolved the way request URLs are (same order). */
+  #excluded: readonly (string | RegExp)[] | undefined;
 
   constructor(config: ResolvedJotConfig, doc: Document | null) {
     this.#config = config;
@@ -81,19 +83,37 @@ export class OriginPolicy {
   }
 
   /**
-   * The first `excludedUrls` entry that matches, tested against the URL as written and as resolved.
+   * The first `excludedUrls` entry that matches. Entries and the URL are compared as the URL
+   * parser resolves them against `document.baseURI`, so dot segments and relative spellings
+   * (`/./public/x`, `/api/../public/x`, `public/x`) cannot step around an entry: a string entry
+   * is a prefix of the resolved URL; a RegExp is tested against the URL as written, as resolved,
+   * and, on the page's own origin, as the resolved path (`/public/x`).
    * The interceptor calls it only when there are entries, so it does not check for none.
    */
   excludedBy(url: string): string | RegExp | undefined {
-    let absolute: string;
+    let resolved: URL | null = null;
     try {
-      absolute = new URL(url, this.#base).href;
+      resolved = new URL(url, this.#base);
     } catch {
-      absolute = url;
+      // Unparsable: compared as written.
     }
-    return this.#config.excludedUrls.find((e) =>
-      typeof e === 'string' ? url.startsWith(e) || absolute.startsWith(e) : e.test(url) || e.test(absolute),
+    const absolute = resolved?.href ?? url;
+    const path = resolved?.origin === this.#self ? absolute.slice(this.#self.length) : absolute;
+    // Resolved on first use, not per request: the base does not change during the page's life.
+    this.#excluded ??= this.#config.excludedUrls.map((entry) => {
+      if (typeof entry !== 'string') return entry;
+      try {
+        return new URL(entry, this.#base).href;
+      } catch {
+        return entry;
+      }
+    });
+    const index = this.#excluded.findIndex((entry) =>
+      typeof entry === 'string'
+        ? absolute.startsWith(entry)
+        : entry.test(url) || entry.test(absolute) || entry.test(path),
     );
+    return index < 0 ? undefined : this.#config.excludedUrls[index];
   }
 }
 
