@@ -484,6 +484,29 @@ describe('withCrossTabSync', () => {
     expect(pairOf(b)).not.toEqual(held);
   });
 
+  it.each<[string, Record<string, unknown>]>([
+    ['a skew that is text', { skew: 'abc' }],
+    ['a skew far in the past', { skew: -1e13 }],
+    ['a refresh token that is a number', { refreshToken: 42 }],
+    ['a "remember" that is not a boolean', { remember: 1 }],
+  ])('ignores a state whose record has %s (an expired token would count as valid)', async (_what, bad) => {
+    const [a, b] = await twoTabsAsAda();
+    const held = pairOf(b);
+    const eventsBefore = b.events.length;
+    const rogue = new (origin.channels.classFor(origin.openTab()))('ngx-jot');
+    const expired = fakeJwt({ sub: 'eve' }, { issuedAt: new Date(Date.now() - 120_000), expiresInSeconds: 60 });
+    rogue.postMessage({
+      type: 'state',
+      version: Date.now() + 1e6,
+      by: 'x',
+      record: { accessToken: expired, refreshToken: 'eve-r', ...bad },
+    });
+    await settle();
+    rogue.close();
+    for (const t of [a, b]) expect(pairOf(t)).toEqual(held);
+    expect(b.events.length).toBe(eventsBefore);
+  });
+
   it('setTokens() in one tab reaches the others', async () => {
     const [a, b] = [open(), open()];
     await settle();

@@ -41,7 +41,7 @@ import { DestroyRef, NgZone, inject } from '@angular/core';
 
 import { warnOnce } from './errors';
 import { JotFeatureKind, type JotFeature } from './provide-jot';
-import type { JotRecord } from './storage';
+import { badRecordField, type JotRecord } from './storage';
 import { JOT_CROSS_TAB, type JotCrossTab, type JotHost } from './tokens';
 
 /** The BroadcastChannel and the IndexedDB database. */
@@ -402,7 +402,8 @@ function asEntry(value: unknown): Entry | null {
   // A safe integer: past 2 ** 53, `clock + 1 === clock` and the order of every tab would stop.
   return Number.isSafeInteger(version) &&
     typeof by === 'string' &&
-    (record === null || typeof record?.accessToken === 'string')
+    // A record with any badly typed field is ignored whole, like a malformed token.
+    (record === null || (typeof record?.accessToken === 'string' && !badRecordField(record)))
     ? { version: version as number, by, record: record && pairOf(record as JotRecord) }
     : null;
 }

@@ -153,6 +153,34 @@ describe('JotAuth start-up and storage', () => {
     expect(warn.mock.calls[0][0]).toMatch(/^ngx-jot: /);
   });
 
+  it.each<[string, Record<string, unknown>]>([
+    ['a skew that is an object', { skew: {} }],
+    ['a skew that is text', { skew: 'abc' }],
+    ['a skew far in the past', { skew: -1e13 }],
+    ['a skew far in the future', { skew: 1e13 }],
+    ['a refresh token that is a number', { refreshToken: 42 }],
+    ['a version that is not an integer', { version: 1.5 }],
+    ['a "remember" that is not a boolean', { remember: 'yes' }],
+  ])('ignores a stored record with %s: an expired token never counts as valid, and no timer spins', (_what, bad) => {
+    jest.useFakeTimers();
+    try {
+      const expired = fakeJwt({ sub: 'old' }, { issuedAt: new Date(Date.now() - 120_000), expiresInSeconds: 60 });
+      sessionStorage.setItem(JOT_STORAGE_KEY, JSON.stringify({ accessToken: expired, ...bad }));
+      const { auth, http, ctrl } = setup();
+      expect(auth.isAuthenticated()).toBe(false);
+      expect(auth.token()).toBeNull();
+      expect(sessionStorage.getItem(JOT_STORAGE_KEY)).toBeNull();
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0][0]).toMatch(/^ngx-jot: the stored token is malformed/);
+      http.get('/api').subscribe();
+      expect(ctrl.expectOne('/api').request.headers.has('Authorization')).toBe(false);
+      // No timer is left to re-arm itself (the busy loop).
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('clears an unreadable stored record and keeps using web storage afterwards', () => {
     sessionStorage.setItem(JOT_STORAGE_KEY, 'eyJ…not-json');
     const { auth } = setup();

@@ -19,7 +19,7 @@ import type { JotLogoutReason, JotTokens, ResolvedJotConfig } from './config';
 import { JOT_SKIP } from './context';
 import { JotError, configError, warnOnce } from './errors';
 import { OriginPolicy } from './origin-policy';
-import { isPromise, type JotRecord, type JotStorage } from './storage';
+import { badRecordField, isPromise, type JotRecord, type JotStorage } from './storage';
 import { toSession, type JotSession } from './token';
 import {
   JOT_CONFIG,
@@ -366,7 +366,11 @@ export class JotAuth<TClaims = JwtPayload> {
     const apply = ({ record, remember }: { record: JotRecord | null; remember: boolean }) => {
       // A login, setTokens() or logout() while an async store was read is newer than what it held.
       if (!record || this.#version !== startedAt) return;
-      const result = toSession(record, this.#timing(), { fresh: false, skew: record.skew, remember });
+      // Every field is checked: a bad one (a `skew` of "abc") would make an expired token count as valid.
+      const badField = badRecordField(record);
+      const result = badField
+        ? { problem: ngDevMode ? `its field "${badField}" has the wrong type or is out of range` : '' }
+        : toSession(record, this.#timing(), { fresh: false, skew: record.skew, remember });
       if ('problem' in result) {
         if (typeof ngDevMode === 'undefined' || ngDevMode)
           warnOnce(this.ɵ.warned, `the stored token is malformed (${result.problem}); starting logged out.`);

@@ -31,6 +31,17 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const;
 /** Clock differences below this are `iat`'s own rounding and latency, not a skewed clock. */
 const SKEW_THRESHOLD_MS = 5000;
+/**
+ * The largest clock offset believed: 48 hours covers a device clock set in the wrong time zone
+ * (up to 26 h) with room to spare. An `iat` further off is a wrong claim and is not learned; a
+ * stored or shared offset beyond it makes the record unusable (it would keep an expired token
+ * valid for years, or expire every token at once).
+ */
+export const MAX_SKEW_MS = 48 * 3_600_000;
+
+/** A clock offset that can be used: a number within ±MAX_SKEW_MS (not NaN, not Infinity). */
+export const isUsableSkew = (skew: unknown): skew is number =>
+  typeof skew === 'number' && Math.abs(skew) <= MAX_SKEW_MS;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -80,9 +91,11 @@ export function toSession(
   const { claims } = decoded;
   const now = opts.now ?? Date.now();
   let skew = opts.skew ?? 0;
+  if (!isUsableSkew(skew))
+    return { problem: ngDevMode ? `its clock offset "skew" is not a number within ±${MAX_SKEW_MS} ms` : '' };
   if (opts.fresh && claims.iat !== undefined) {
     const diff = claims.iat * 1000 - now;
-    skew = Math.abs(diff) > SKEW_THRESHOLD_MS ? diff : 0;
+    skew = Math.abs(diff) > SKEW_THRESHOLD_MS && isUsableSkew(diff) ? diff : 0;
   }
   const serverNow = now + skew;
   if (claims.nbf !== undefined && claims.nbf * 1000 - timing.leewayMs > serverNow) {
