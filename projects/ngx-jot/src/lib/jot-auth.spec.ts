@@ -5,7 +5,7 @@ import { TestBed } from '@angular/core/testing';
 import { fakeJwt } from 'ngx-jot/testing';
 
 import { JotError } from './errors';
-import { JotAuth, type JotEvent } from './jot-auth';
+import { JotAuth, RESTORE_TIMEOUT_MS, type JotEvent } from './jot-auth';
 import { jotInterceptor } from './jot-interceptor';
 import { provideJot, withRefresh, withStorage } from './provide-jot';
 import { JOT_STORAGE_KEY, type JotTokenStore } from './storage';
@@ -273,6 +273,51 @@ describe('JotAuth start-up and storage', () => {
     req.flush({});
     expect(done).toBe(true);
     expect(auth.claims()).toMatchObject({ sub: 'async' });
+  });
+
+  describe('with an async store that does not answer', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    const hangingStore = () => {
+      let answer!: (tokens: { accessToken: string } | null) => void;
+      const store = { get: () => new Promise<{ accessToken: string } | null>((r) => (answer = r)), set: jest.fn() };
+      return { store, answer: (tokens: { accessToken: string } | null) => answer(tokens) };
+    };
+
+    it(`waits at most RESTORE_TIMEOUT_MS, then runs logged out with one warning; a late answer is still adopted`, async () => {
+      const { store, answer } = hangingStore();
+      const { auth, http, ctrl } = setup([withStorage(store)]);
+      let answered = 0;
+      http.get('/api').subscribe(() => answered++);
+      await jest.advanceTimersByTimeAsync(RESTORE_TIMEOUT_MS - 1);
+      ctrl.expectNone('/api');
+      await jest.advanceTimersByTimeAsync(1);
+      const req = ctrl.expectOne('/api');
+      expect(req.request.headers.has('Authorization')).toBe(false);
+      req.flush({});
+      expect(answered).toBe(1);
+      expect(auth.isAuthenticated()).toBe(false);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0][0]).toMatch(/^ngx-jot: the token store did not answer/);
+
+      const late = fakeJwt({ sub: 'late' });
+      answer({ accessToken: late });
+      await jest.advanceTimersByTimeAsync(0);
+      expect(auth.token()).toBe(late);
+      expect(warn).toHaveBeenCalledTimes(1);
+    });
+
+    it('does not adopt a late answer once something newer happened (a login, setTokens or logout)', async () => {
+      const { store, answer } = hangingStore();
+      const { auth } = setup([withStorage(store)]);
+      await jest.advanceTimersByTimeAsync(RESTORE_TIMEOUT_MS);
+      const fresh = fakeJwt({ sub: 'new' });
+      auth.setTokens({ accessToken: fresh });
+      answer({ accessToken: fakeJwt({ sub: 'old' }) });
+      await jest.advanceTimersByTimeAsync(0);
+      expect(auth.token()).toBe(fresh);
+    });
   });
 
   it('keeps two applications (injectors) apart: no shared session', () => {

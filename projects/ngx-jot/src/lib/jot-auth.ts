@@ -93,6 +93,8 @@ export interface JotInternals extends JotHost {
 }
 
 const MAX_TIMER_MS = 2_147_483_647;
+/** How long start-up and requests wait for an async store's `get()`; then the app runs logged out. */
+export const RESTORE_TIMEOUT_MS = 5_000;
 /** Wait before another proactive refresh after one failed on the network or with 5xx. */
 const RETRY_MS = 5_000;
 
@@ -118,6 +120,8 @@ export class JotAuth<TClaims = JwtPayload> {
   readonly #session = signal<JotSession | null>(null);
   readonly #eventSubject = new Subject<JotEvent>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The bound on an async store's first read (RESTORE_TIMEOUT_MS). */
+  #restoreTimer: ReturnType<typeof setTimeout> | undefined;
   #version = 0;
   #crossTab: JotCrossTab | null = null;
 
@@ -393,7 +397,25 @@ export class JotAuth<TClaims = JwtPayload> {
       return;
     }
     if (isPromise(read)) {
-      this.ɵ.restoring = read.then(apply, () => undefined).finally(() => (this.ɵ.restoring = null));
+      const answered = read.then(apply, () => undefined);
+      // A store that never answers must not hold start-up and every request forever: past the
+      // bound the app runs logged out, and the answer, if it still comes, is applied then
+      // (unless a login, setTokens() or logout() came first: `apply` checks).
+      const givenUp = new Promise<void>((resolve) => {
+        this.#restoreTimer = setTimeout(() => {
+          if (typeof ngDevMode === 'undefined' || ngDevMode)
+            warnOnce(
+              this.ɵ.warned,
+              `the token store did not answer get() within ${RESTORE_TIMEOUT_MS} ms; starting logged out. ` +
+                `Make get() of your JotTokenStore settle (resolve null when it has nothing).`,
+            );
+          resolve();
+        }, RESTORE_TIMEOUT_MS);
+      });
+      this.ɵ.restoring = Promise.race([answered, givenUp]).finally(() => {
+        clearTimeout(this.#restoreTimer);
+        this.ɵ.restoring = null;
+      });
     } else {
       apply(read);
     }
