@@ -308,6 +308,20 @@ describe('JotAuth start-up and storage', () => {
       expect(warn).toHaveBeenCalledTimes(1);
     });
 
+    it('a restore that finishes after the app is destroyed leaves nothing running: no timer, no write, no error', async () => {
+      const { store, answer } = hangingStore();
+      setup([withStorage(store)], { logoutUrl: '/logout' });
+      TestBed.resetTestingModule(); // destroys the app's injector
+      expect(jest.getTimerCount()).toBe(0);
+      // A token that expires in a minute: applying it would arm the expiry timer, which would end
+      // the session later (a null written to the store, a navigation through a destroyed injector).
+      answer({ accessToken: fakeJwt({ sub: 'late' }, { expiresInSeconds: 60 }) });
+      await jest.advanceTimersByTimeAsync(0);
+      expect(jest.getTimerCount()).toBe(0);
+      await jest.advanceTimersByTimeAsync(120_000);
+      expect(store.set).not.toHaveBeenCalled();
+    });
+
     it('does not adopt a late answer once something newer happened (a login, setTokens or logout)', async () => {
       const { store, answer } = hangingStore();
       const { auth } = setup([withStorage(store)]);

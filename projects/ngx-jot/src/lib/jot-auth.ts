@@ -122,6 +122,7 @@ export class JotAuth<TClaims = JwtPayload> {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** The bound on an async store's first read (RESTORE_TIMEOUT_MS). */
   #restoreTimer: ReturnType<typeof setTimeout> | undefined;
+  #destroyed = false;
   #version = 0;
   #crossTab: JotCrossTab | null = null;
 
@@ -187,7 +188,9 @@ export class JotAuth<TClaims = JwtPayload> {
       });
     }
     inject(DestroyRef).onDestroy(() => {
+      this.#destroyed = true;
       clearTimeout(this.#timer);
+      clearTimeout(this.#restoreTimer);
       this.ɵ.refresher?.cancel(true);
       this.#eventSubject.complete();
     });
@@ -369,7 +372,8 @@ export class JotAuth<TClaims = JwtPayload> {
     const startedAt = this.#version;
     const apply = ({ record, remember }: { record: JotRecord | null; remember: boolean }) => {
       // A login, setTokens() or logout() while an async store was read is newer than what it held.
-      if (!record || this.#version !== startedAt) return;
+      // After destroy nothing may run: a session applied now would arm a timer that outlives the app.
+      if (!record || this.#version !== startedAt || this.#destroyed) return;
       // Every field is checked: a bad one (a `skew` of "abc") would make an expired token count as valid.
       const badField = badRecordField(record);
       const result = badField
