@@ -160,7 +160,9 @@ export function createCrossTab(host: JotHost): JotCrossTab {
   /** The record this tab holds now. */
   const held = () => host.record();
   const track = (write: Promise<unknown>) => {
-    writes = Promise.all([writes, write.catch(noop)]);
+    // `.then(noop)`: Promise.all's value is the array of its inputs' values, so chaining on it
+    // would keep every earlier write's value alive, nested, for the life of the tab.
+    writes = Promise.all([writes, write.catch(noop)]).then(noop);
   };
   /** `io`, or `fallback` when it fails or takes longer than IO_TIMEOUT_MS. */
   const bounded = <T>(io: Promise<T>, fallback: T) =>
