@@ -235,6 +235,25 @@ describe('withCrossTabSync', () => {
     expect(next.auth.token()).toBeNull();
   });
 
+  it.each([
+    ['the tab stays open', false],
+    ['the tab is closed right after', true],
+  ])('leaves no token behind after logout(), in IndexedDB either (%s)', async (_when, closeAtOnce) => {
+    const a = open();
+    await settle();
+    a.auth.login({ username: 'ada' }, { remember: true }).subscribe();
+    await settle();
+    const refreshToken = server.liveRefreshToken();
+    expect(origin.indexedDB.peek('ngx-jot', 'sync', 'record')).toMatchObject({ record: { refreshToken } });
+    a.auth.logout();
+    if (closeAtOnce) a.close();
+    await settle();
+    expect(origin.indexedDB.peek('ngx-jot', 'sync', 'record')).toMatchObject({ record: null });
+    const everywhere = JSON.stringify([origin.localStorage.snapshot(), a.tab.sessionStorage.snapshot()]);
+    expect(everywhere).not.toContain(refreshToken);
+    expect(everywhere).not.toContain('eyJ');
+  });
+
   it('ignores stale, repeated and malformed messages', async () => {
     const [a, b] = await twoTabsAsAda();
     const loginMessage = origin.channels.postsBy(a.tab.name).find((m) => (m as { record?: unknown }).record) as Record<
