@@ -39,8 +39,8 @@ export class OriginPolicy {
   readonly #self: string;
   /** A `<base href>` on another origin would send "/x" elsewhere; then nothing is taken on trust. */
   readonly #fastPath: boolean;
-  /** `excludedUrls` with each string entry resolved the way request URLs are (same order). */
-  #excluded: readonly (string | RegExp)[] | undefined;
+  /** `excludedUrls`, string entries resolved once as request URLs are (same order). */
+  readonly #excluded: readonly (string | RegExp)[];
 
   constructor(config: ResolvedJotConfig, doc: Document | null) {
     this.#config = config;
@@ -55,6 +55,7 @@ export class OriginPolicy {
     const against = (this.#base = base || href || 'http://localhost/');
     const self = (this.#self = originOf(href ?? against) ?? 'null');
     this.#fastPath = originOf(against) === self;
+    this.#excluded = config.excludedUrls.map((entry) => (typeof entry === 'string' ? hrefOf(entry, against) : entry));
   }
 
   /** The origin is the page's own or an allowed one. */
@@ -91,29 +92,23 @@ export class OriginPolicy {
    * The interceptor calls it only when there are entries, so it does not check for none.
    */
   excludedBy(url: string): string | RegExp | undefined {
-    let resolved: URL | null = null;
-    try {
-      resolved = new URL(url, this.#base);
-    } catch {
-      // Unparsable: compared as written.
-    }
-    const absolute = resolved?.href ?? url;
-    const path = resolved?.origin === this.#self ? absolute.slice(this.#self.length) : absolute;
-    // Resolved on first use, not per request: the base does not change during the page's life.
-    this.#excluded ??= this.#config.excludedUrls.map((entry) => {
-      if (typeof entry !== 'string') return entry;
-      try {
-        return new URL(entry, this.#base).href;
-      } catch {
-        return entry;
-      }
-    });
-    const index = this.#excluded.findIndex((entry) =>
-      typeof entry === 'string'
-        ? absolute.startsWith(entry)
-        : entry.test(url) || entry.test(absolute) || entry.test(path),
+    const absolute = hrefOf(url, this.#base);
+    const self = this.#self;
+    const path = absolute.startsWith(`${self}/`) ? absolute.slice(self.length) : absolute;
+    return this.#config.excludedUrls.find((e, i) =>
+      typeof e === 'string'
+        ? absolute.startsWith(this.#excluded[i] as string)
+        : e.test(url) || e.test(absolute) || e.test(path),
     );
-    return index < 0 ? undefined : this.#config.excludedUrls[index];
+  }
+}
+
+/** `new URL(url, base).href`, or the URL as written when it does not parse. */
+function hrefOf(url: string, base: string): string {
+  try {
+    return new URL(url, base).href;
+  } catch {
+    return url;
   }
 }
 
