@@ -31,6 +31,9 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const;
 /** Clock differences below this are `iat`'s own rounding and latency, not a skewed clock. */
 const SKEW_THRESHOLD_MS = 5000;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /**
  * The largest clock offset believed: 48 hours covers a device clock set in the wrong time zone
  * (up to 26 h) with room to spare. An `iat` further off is a wrong claim and is not learned; a
@@ -42,8 +45,6 @@ export const MAX_SKEW_MS = 48 * 3_600_000;
 /** A clock offset that can be used: a number within ±MAX_SKEW_MS (not NaN, not Infinity). */
 export const isUsableSkew = (skew: unknown): skew is number =>
   typeof skew === 'number' && Math.abs(skew) <= MAX_SKEW_MS;
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Decodes an access token, or says why it is malformed: not three base64url parts, a header or
@@ -91,11 +92,16 @@ export function toSession(
   const { claims } = decoded;
   const now = opts.now ?? Date.now();
   let skew = opts.skew ?? 0;
-  if (!isUsableSkew(skew))
-    return { problem: ngDevMode ? `its clock offset "skew" is not a number within ±${MAX_SKEW_MS} ms` : '' };
   if (opts.fresh && claims.iat !== undefined) {
     const diff = claims.iat * 1000 - now;
-    skew = Math.abs(diff) > SKEW_THRESHOLD_MS && isUsableSkew(diff) ? diff : 0;
+    skew = Math.abs(diff) > SKEW_THRESHOLD_MS ? diff : 0;
+  }
+  if (!isUsableSkew(skew)) {
+    // Learned from a fresh token, an offset this large is a wrong `iat`, not a clock: the local
+    // clock judges instead. Stored or shared, it makes the record unusable.
+    if (!opts.fresh)
+      return { problem: ngDevMode ? `its clock offset "skew" is not a number within ±${MAX_SKEW_MS} ms` : '' };
+    skew = 0;
   }
   const serverNow = now + skew;
   if (claims.nbf !== undefined && claims.nbf * 1000 - timing.leewayMs > serverNow) {
