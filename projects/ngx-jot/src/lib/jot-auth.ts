@@ -401,11 +401,11 @@ export class JotAuth<TClaims = JwtPayload> {
       return;
     }
     if (isPromise(read)) {
-      const answered = read.then(apply, () => undefined);
-      // A store that never answers must not hold start-up and every request forever: past the
-      // bound the app runs logged out, and the answer, if it still comes, is applied then
-      // (unless a login, setTokens() or logout() came first: `apply` checks).
-      const givenUp = new Promise<void>((resolve) => {
+      // A store that never answers must not hold start-up and every request forever: after
+      // RESTORE_TIMEOUT_MS the app runs logged out, and the answer, if it still comes, is applied
+      // then (unless a login, setTokens() or logout() came first: `apply` checks).
+      this.ɵ.restoring = new Promise<void>((done) => {
+        void read.then(apply, () => undefined).then(done, done);
         this.#restoreTimer = setTimeout(() => {
           if (typeof ngDevMode === 'undefined' || ngDevMode)
             warnOnce(
@@ -413,10 +413,9 @@ export class JotAuth<TClaims = JwtPayload> {
               `the token store did not answer get() within ${RESTORE_TIMEOUT_MS} ms; starting logged out. ` +
                 `Make get() of your JotTokenStore settle (resolve null when it has nothing).`,
             );
-          resolve();
+          done();
         }, RESTORE_TIMEOUT_MS);
-      });
-      this.ɵ.restoring = Promise.race([answered, givenUp]).finally(() => {
+      }).finally(() => {
         clearTimeout(this.#restoreTimer);
         this.ɵ.restoring = null;
       });
