@@ -18,7 +18,7 @@ import {
   type UrlTree,
 } from '@angular/router';
 import type { JwtPayload } from 'jwt-decode';
-import { type Observable, catchError, from, isObservable, map, switchMap } from 'rxjs';
+import { type Observable, catchError, defaultIfEmpty, from, isObservable, map, switchMap } from 'rxjs';
 
 import { configError, warnOnce } from './errors';
 import { JotAuth, type JotInternals } from './jot-auth';
@@ -230,6 +230,9 @@ function whenJudged(
       // Rejected (the session has ended) or unreachable (kept, but still stale): not logged in now.
       // (An array is an ObservableInput of its items.)
       catchError(() => [decide(null)]),
+      // Ended without a token: the app is being torn down (its refresh was dropped quietly). A plain
+      // "no" cancels the navigation without a redirect, which would need the destroyed injectors (NG0205).
+      defaultIfEmpty(false),
     );
   };
   // An async store is still being read (normally done by the app initializer already).
