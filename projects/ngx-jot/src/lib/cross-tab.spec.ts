@@ -356,6 +356,22 @@ describe('withCrossTabSync', () => {
     expect(pairOf(b)).toEqual(pairOf(a));
   });
 
+  it("a refresh that ends with another tab's session of another user replays nothing of the user before", async () => {
+    const [a, b] = await twoTabsAsAda();
+    server.revokeAll();
+    server.latency.set('/refresh', 500);
+    b.auth.refresh().subscribe({ error: noop });
+    await jest.advanceTimersByTimeAsync(100); // b holds the lock; its refresh is on the wire
+    let held: unknown;
+    b.http.get('/api/held').subscribe({ error: (e: unknown) => (held = e) });
+    a.auth.login({ username: 'bob' }).subscribe(); // stored while b waits: b adopts it under the lock
+    await settle(2000);
+
+    expect(b.auth.claims()?.sub).toBe('bob');
+    expect(server.callsTo('/api/held')).toHaveLength(0);
+    expect(held).toMatchObject({ code: 'subject-changed' });
+  });
+
   it('a refresh rejected with no newer pair anywhere ends the session in every tab', async () => {
     const [a, b] = await twoTabsAsAda();
     server.revokeAll();
@@ -377,7 +393,7 @@ describe('withCrossTabSync', () => {
     await settle(2000);
     expect(a.auth.token()).toBeNull();
     expect(logouts(a)).toEqual([{ type: 'logout', reason: 'other-tab' }]);
-    expect(failure).toMatchObject({ code: 'refresh-failed' });
+    expect(failure).toMatchObject({ code: 'refresh-cancelled' });
     expect(origin.locks.isHeld(LOCK)).toBe(false);
 
     // The lock is usable again.

@@ -20,7 +20,7 @@ import { JOT_SKIP } from './context';
 import { JotError, configError, warnOnce } from './errors';
 import { OriginPolicy } from './origin-policy';
 import { badRecordField, isPromise, type JotRecord, type JotStorage } from './storage';
-import { toSession, type JotSession } from './token';
+import { isOtherSubject, toSession, type JotSession } from './token';
 import {
   JOT_CONFIG,
   JOT_CROSS_TAB,
@@ -38,8 +38,8 @@ export type JotEvent =
   | {
       /** A session began. */
       readonly type: 'login';
-      /** Who began it: `login()`, `setTokens()` or another tab. */
-      readonly source: 'user' | 'set-tokens' | 'other-tab';
+      /** Who began it: `login()`, `setTokens()`, another tab, or a refresh (an HttpOnly refresh cookie, no token held). */
+      readonly source: 'user' | 'set-tokens' | 'other-tab' | 'refresh';
     }
   | {
       /** The session ended. */
@@ -58,7 +58,10 @@ export type JotEvent =
   | {
       /** A refresh failed. */
       readonly type: 'refresh-failure';
-      /** What it failed with: a `JotError` with code `'refresh-failed'`. */
+      /**
+       * What it failed with: a `JotError` whose code tells why (`'refresh-unavailable'`,
+       * `'refresh-rejected'`, `'refresh-invalid'`, `'subject-changed'`).
+       */
       readonly error: unknown;
     };
 
@@ -259,7 +262,7 @@ export class JotAuth<TClaims = JwtPayload> {
         ),
       );
     }
-    return r.refresh().pipe(map((s) => s.accessToken));
+    return r.refresh('app').pipe(map((s) => s.accessToken));
   }
 
   /** Adopts tokens obtained elsewhere (SSO, a native shell); `null` ends the session. */
@@ -339,10 +342,20 @@ export class JotAuth<TClaims = JwtPayload> {
       remember: how.remember ?? (how.from === 'other-tab' ? !!tokens.remember : prev?.remember),
     });
     if ('problem' in result) return result.problem;
+    // A pair just issued that is already expired is refused before it is stored or shared.
+    if (how.fresh && Date.now() >= result.staleAt)
+      return ngDevMode ? `its token is already expired; check the server's clock and token lifetime` : '';
     if (how.from === 'other-tab' && tokens.version !== undefined)
       this.#version = Math.max(this.#version, tokens.version - 1);
+    // A refresh that answers for another user ends this session before that user's begins.
+    const subjectChanged = how.from === 'refresh' && !!prev && isOtherSubject(prev, result);
+    if (subjectChanged) {
+      this.#session.set(null);
+      this.#eventSubject.next({ type: 'logout', reason: 'subject-changed' });
+    }
     this.#set(result, how.from !== 'other-tab', how.from === 'refresh');
-    if (how.from === 'other-tab' && !prev) this.#eventSubject.next({ type: 'login', source: 'other-tab' });
+    // With no session before, one begins here: another tab's, or a refresh through an HttpOnly cookie.
+    if (!prev || subjectChanged) this.#eventSubject.next({ type: 'login', source: how.from });
     return result;
   }
 
@@ -448,7 +461,7 @@ export class JotAuth<TClaims = JwtPayload> {
       if (now >= s.refreshAt && r) {
         // The refresher handles failures (4xx ends the session); after a network error or 5xx,
         // try again later rather than at once.
-        r.refresh().subscribe({ error: () => this.#schedule(RETRY_MS) });
+        r.refresh('ahead').subscribe({ error: () => this.#schedule(RETRY_MS) });
         return;
       }
     } else if (now >= s.staleAt) {
