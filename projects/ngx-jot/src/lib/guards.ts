@@ -252,7 +252,8 @@ function samePath(a: UrlTree, b: UrlTree): boolean {
   return path(a) === path(b);
 }
 
-const isProtecting = (guards: unknown): boolean =>
+/** Is one of these guards `jotGuard` or a `jotClaimsGuard`? */
+export const isProtecting = (guards: unknown): boolean =>
   Array.isArray(guards) && guards.some((g: unknown) => PROTECTING.has(g as object));
 
 /** Does the route tree shown use `jotGuard` or a `jotClaimsGuard`? (The `isGuarded` hook of JotAuth.) */
