@@ -33,7 +33,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { ANGULAR_MATRIX, ANGULAR_PEER_RANGE } from './lib/angular-matrix.mjs';
+import { ANGULAR_MATRIX } from './lib/angular-matrix.mjs';
 
 // ---- the matrix (versions: scripts/angular-matrix.json, the one place they are pinned) ----
 
@@ -465,30 +465,35 @@ async function smoke(output) {
   const context = await (await chromium()).newContext();
   try {
     const { page, problems } = await watchedPage(context);
-    const bearers = [];
     const refreshes = [];
     page.on('request', (request) => {
-      const path = new URL(request.url()).pathname;
-      if (path === '/api/restricted') bearers.push(request.headers()['authorization'] ?? '(none)');
-      if (path === '/refresh' && request.method() === 'POST') refreshes.push(path);
+      if (new URL(request.url()).pathname === '/refresh' && request.method() === 'POST') refreshes.push(request);
     });
+    /** Clicks "Load" and returns the credential of the call that got the 200 (a replay, after a 401). */
+    const load = async () => {
+      const answered = page.waitForResponse(
+        (response) => new URL(response.url()).pathname === '/api/restricted' && response.status() === 200,
+      );
+      await page.locator('#load').click();
+      const response = await answered;
+      await page.locator('#restricted', { hasText: 'name=foo' }).waitFor();
+      return response.request().headers()['authorization'] ?? '(none)';
+    };
     await page.goto(`${url}/account`);
     await page.waitForURL(`${url}/login?returnUrl=%2Faccount`);
     await page.locator('#username').fill('john.doe');
     await page.locator('#password').fill('foobar');
     await page.locator('#sign-in').click();
     await page.locator('#account', { hasText: `${PROTECTED_MARKER} of john.doe` }).waitFor();
-    await page.locator('#load').click();
-    await page.locator('#restricted', { hasText: 'name=foo' }).waitFor();
-    if (!/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/.test(bearers[0] ?? '')) fail(`the protected call carried ${bearers[0]}`);
+    const first = await load();
+    if (!/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/.test(first)) fail(`the protected call carried ${first}`);
     // Past the access token's lifetime: the app must have refreshed, and call with the new token.
     await page.waitForTimeout((accessTtlSeconds + 1) * 1000);
-    await page.locator('#load').click();
-    await page.locator('#restricted', { hasText: 'name=foo' }).waitFor();
-    const last = bearers[bearers.length - 1];
+    const afterExpiry = await load();
     if (refreshes.length === 0 || api.stats.refresh === 0) fail('no refresh after the access token expired');
-    if (last === bearers[0]) fail('the call after expiry carried the expired token');
-    if (api.stats.restrictedUnauthorized > 0 && api.stats.refresh === 0) fail('a 401 was not followed by a refresh');
+    if (!/^Bearer /.test(afterExpiry) || afterExpiry === first) {
+      fail(`the call after expiry carried ${afterExpiry === first ? 'the expired token' : afterExpiry}`);
+    }
     // A 401 answered by a refresh and a replay is the library at work; the browser logs it.
     const unexpected = problems.filter((problem) => !/status of 401/.test(problem));
     if (unexpected.length) fail(`Chromium logged:\n${unexpected.join('\n')}`);
@@ -515,7 +520,6 @@ async function main() {
   for (const file of ['package.json', 'schematics/collection.json', 'schematics/ng-add/index.js']) {
     if (!existsSync(join(dist, file))) fail(`dist/ngx-jot/${file} is missing: \`npm run build\` builds it`);
   }
-  const peers = readJson(join(dist, 'package.json')).peerDependencies;
 
   tmp = mkdtempSync(join(tmpdir(), 'ngx-jot-matrix-'));
   const packed = run('npm pack dist/ngx-jot', 'npm', ['pack', dist, '--pack-destination', tmp, '--json'], {
@@ -570,12 +574,6 @@ async function main() {
     }
   }
 
-  // The peer range must claim no more than the matrix proves (scripts/check-package.mjs too).
-  for (const name of ['@angular/core', '@angular/common', '@angular/router']) {
-    if (peers[name] !== ANGULAR_PEER_RANGE) {
-      fail(`the peer range of ${name} is "${peers[name]}"; the matrix proves "${ANGULAR_PEER_RANGE}"`);
-    }
-  }
   where = 'summary';
   console.log('\nmatrix: results');
   for (const row of results)
@@ -595,15 +593,14 @@ try {
     if (process.env.MATRIX_KEEP_TMP) console.log(`matrix: kept ${tmp}`);
     else rmSync(tmp, { recursive: true, force: true });
   }
-  const byPlace = new Map();
+  // Per step, then per major ("Angular 22 ssr" counts for "Angular 22").
+  const perMajor = new Map();
   for (const [place, step, seconds] of timings) {
     console.log(`  ${seconds.toFixed(1).padStart(6)} s  ${place}: ${step}`);
-    byPlace.set(
-      place.split(' ').slice(0, 2).join(' '),
-      (byPlace.get(place.split(' ').slice(0, 2).join(' ')) ?? 0) + seconds,
-    );
+    const major = place.split(' ').slice(0, 2).join(' ');
+    perMajor.set(major, (perMajor.get(major) ?? 0) + seconds);
   }
-  for (const [place, seconds] of byPlace) console.log(`  ${seconds.toFixed(1).padStart(6)} s  ${place} (all steps)`);
+  for (const [major, seconds] of perMajor) console.log(`  ${seconds.toFixed(1).padStart(6)} s  ${major}, all steps`);
   console.log(`  ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  total`);
 }
 process.exit(code);
