@@ -223,11 +223,8 @@ async function planStandalone(tree: Tree, context: SchematicContext, project: Pr
     context.logger.info(`ngx-jot: ${filePath} already registers jotInterceptor.`);
   } else if (httpCalls.length === 1 && interceptorList(source, httpCalls[0]) !== null) {
     rules.push((current: Tree) => {
-      mergeInterceptor(
-        current,
-        parse(current, filePath),
-        findCalls(parse(current, filePath), 'provideHttpClient', HTTP)[0],
-      );
+      const config = parse(current, filePath);
+      mergeInterceptor(current, config, findCalls(config, 'provideHttpClient', HTTP)[0]);
       context.logger.info(`ngx-jot: added jotInterceptor to the existing provideHttpClient() in ${filePath}.`);
     });
   } else {
@@ -323,7 +320,7 @@ function planServerRoutes(
   };
 }
 
-/** Every exported `ServerRoute[]` array of the project's sources (normally app.routes.server.ts). */
+/** Every top-level `ServerRoute[]` array of the project's sources (normally in app.routes.server.ts). */
 function findServerRoutes(
   tree: Tree,
   sourceRoot: string,
