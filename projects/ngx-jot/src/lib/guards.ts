@@ -162,9 +162,21 @@ function protecting(predicate: ((claims: JwtPayload) => boolean) | null): JotGua
     // Installed once per JotAuth: the hook that tells whether the page shown is protected.
     jot.isGuarded ??= showsProtectedRoute;
     const router = inject(Router);
-    // The server knows no browser session: it renders neither the page nor a redirect, and the
-    // browser decides after hydration.
-    if (isPlatformServer(inject(PLATFORM_ID)) && jot.config.ssr === 'defer') return false;
+    // The server knows no browser session: it renders neither the page nor a redirect. For
+    // @angular/ssr that `false` is a failed navigation (404, or a failed prerender): the route
+    // belongs in the browser, which `ng add` sets up with jotProtectedPaths().
+    if (isPlatformServer(inject(PLATFORM_ID)) && jot.config.ssr === 'defer') {
+      if (typeof ngDevMode === 'undefined' || ngDevMode) {
+        warnOnce(
+          jot.warned,
+          `a route behind jotGuard or jotClaimsGuard was rendered on the server, which cannot see the browser's ` +
+            `session, so the server's navigation fails (@angular/ssr answers 404; prerendering fails the build). ` +
+            `Render it in the browser: first in app.routes.server.ts, add ` +
+            `...jotProtectedPaths(routes).map((path): ServerRoute => ({ path, renderMode: RenderMode.Client })).`,
+        );
+      }
+      return false;
+    }
     return whenJudged(auth, jot, (session) => {
       if (!session) {
         const [, state] = args;
@@ -255,7 +267,8 @@ function samePath(a: UrlTree, b: UrlTree): boolean {
   return path(a) === path(b);
 }
 
-const isProtecting = (guards: unknown): boolean =>
+/** Is one of these guards `jotGuard` or a `jotClaimsGuard`? */
+export const isProtecting = (guards: unknown): boolean =>
   Array.isArray(guards) && guards.some((g: unknown) => PROTECTING.has(g as object));
 
 /** Does the route tree shown use `jotGuard` or a `jotClaimsGuard`? (The `isGuarded` hook of JotAuth.) */
