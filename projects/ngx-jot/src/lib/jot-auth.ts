@@ -19,7 +19,7 @@ import type { JotLogoutReason, JotTokens, ResolvedJotConfig } from './config';
 import { JOT_SKIP } from './context';
 import { JotError, configError, warnOnce } from './errors';
 import { OriginPolicy } from './origin-policy';
-import { isPromise, type JotRecord, type JotStorage } from './storage';
+import { badRecordField, isPromise, type JotRecord, type JotStorage } from './storage';
 import { isOtherSubject, toSession, type JotSession } from './token';
 import {
   JOT_CONFIG,
@@ -96,6 +96,8 @@ export interface JotInternals extends JotHost {
 }
 
 const MAX_TIMER_MS = 2_147_483_647;
+/** How long start-up and requests wait for an async store's `get()`; then the app runs logged out. */
+export const RESTORE_TIMEOUT_MS = 5_000;
 /** Wait before another proactive refresh after one failed on the network or with 5xx. */
 const RETRY_MS = 5_000;
 
@@ -121,6 +123,9 @@ export class JotAuth<TClaims = JwtPayload> {
   readonly #session = signal<JotSession | null>(null);
   readonly #eventSubject = new Subject<JotEvent>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The bound on an async store's first read (RESTORE_TIMEOUT_MS). */
+  #restoreTimer: ReturnType<typeof setTimeout> | undefined;
+  #destroyed = false;
   #version = 0;
   #crossTab: JotCrossTab | null = null;
 
@@ -186,7 +191,9 @@ export class JotAuth<TClaims = JwtPayload> {
       });
     }
     inject(DestroyRef).onDestroy(() => {
+      this.#destroyed = true;
       clearTimeout(this.#timer);
+      clearTimeout(this.#restoreTimer);
       this.ɵ.refresher?.cancel(true);
       this.#eventSubject.complete();
     });
@@ -378,8 +385,13 @@ export class JotAuth<TClaims = JwtPayload> {
     const startedAt = this.#version;
     const apply = ({ record, remember }: { record: JotRecord | null; remember: boolean }) => {
       // A login, setTokens() or logout() while an async store was read is newer than what it held.
-      if (!record || this.#version !== startedAt) return;
-      const result = toSession(record, this.#timing(), { fresh: false, skew: record.skew, remember });
+      // After destroy nothing may run: a session applied now would arm a timer that outlives the app.
+      if (!record || this.#version !== startedAt || this.#destroyed) return;
+      // Every field is checked: a bad one (a `skew` of "abc") would make an expired token count as valid.
+      const badField = badRecordField(record);
+      const result = badField
+        ? { problem: ngDevMode ? `its field "${badField}" has the wrong type or is out of range` : '' }
+        : toSession(record, this.#timing(), { fresh: false, skew: record.skew, remember });
       if ('problem' in result) {
         if (typeof ngDevMode === 'undefined' || ngDevMode)
           warnOnce(this.ɵ.warned, `the stored token is malformed (${result.problem}); starting logged out.`);
@@ -402,7 +414,24 @@ export class JotAuth<TClaims = JwtPayload> {
       return;
     }
     if (isPromise(read)) {
-      this.ɵ.restoring = read.then(apply, () => undefined).finally(() => (this.ɵ.restoring = null));
+      // A store that never answers must not hold start-up and every request forever: after
+      // RESTORE_TIMEOUT_MS the app runs logged out, and the answer, if it still comes, is applied
+      // then (unless a login, setTokens() or logout() came first: `apply` checks).
+      this.ɵ.restoring = new Promise<void>((done) => {
+        void read.then(apply, () => undefined).then(done, done);
+        this.#restoreTimer = setTimeout(() => {
+          if (typeof ngDevMode === 'undefined' || ngDevMode)
+            warnOnce(
+              this.ɵ.warned,
+              `the token store did not answer get() within ${RESTORE_TIMEOUT_MS} ms; starting logged out. ` +
+                `Make get() of your JotTokenStore settle (resolve null when it has nothing).`,
+            );
+          done();
+        }, RESTORE_TIMEOUT_MS);
+      }).finally(() => {
+        clearTimeout(this.#restoreTimer);
+        this.ɵ.restoring = null;
+      });
     } else {
       apply(read);
     }

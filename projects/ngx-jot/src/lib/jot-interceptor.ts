@@ -36,7 +36,7 @@ export const jotInterceptor: HttpInterceptorFn = (req, next) => {
   const { policy, config } = jot;
   let excludedBy: string | RegExp | undefined;
   // Why the token stays off, if it does; a caller that set the credential itself keeps it (and its 401).
-  const verdict = req.context.get(JOT_SKIP)
+  const verdict = isSkipped(req)
     ? 'skip'
     : !policy.allowsOrigin(req.url)
       ? 'origin'
@@ -167,4 +167,12 @@ function isOurChallenge(error: HttpErrorResponse, scheme: string): boolean {
   const wanted = scheme.toLowerCase();
   // Challenges are "scheme params, scheme params"; a scheme is the first word of a part.
   return challenge.split(',').some((part) => part.trim().split(/\s/, 1)[0].toLowerCase() === wanted);
+}
+
+/**
+ * `JOT_SKIP`, or a JSONP request: a <script> tag carries no header, and Angular rejects a JSONP
+ * request that has one (NG02812).
+ */
+function isSkipped(req: HttpRequest<unknown>): boolean {
+  return req.context.get(JOT_SKIP) || req.method === 'JSONP';
 }

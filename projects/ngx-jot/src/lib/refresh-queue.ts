@@ -257,7 +257,8 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
     },
     refresh(cause: JotRefreshCause = 'needed'): Observable<JotSession> {
       // A request that needs the new token makes a refresh begun ahead of time a needed one.
-      ahead = cause === 'needed' ? false : flight ? ahead : true;
+      if (cause === 'needed') ahead = false;
+      else if (!flight) ahead = true;
       if (flight) return flight.result;
       const session = host.session();
       if (!session?.refreshToken && !withCredentials) {

@@ -1,6 +1,6 @@
 import { fakeJwt } from 'ngx-jot/testing';
 
-import { decodeToken, toSession, type JotSession } from './token';
+import { MAX_SKEW_MS, decodeToken, toSession, type JotSession } from './token';
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 const jwt = (payload: unknown, header: unknown = { alg: 'HS256' }) => `${b64(header)}.${b64(payload)}.sig`;
@@ -73,6 +73,33 @@ describe('toSession', () => {
       // Never before half the lifetime has passed, whatever the gap: no refresh loop.
       expect((s as JotSession).refreshAt - (now + gap)).toBeGreaterThanOrEqual((lifetime * 1000) / 2);
     }
+  });
+
+  it('bounds the clock offset: an iat more than MAX_SKEW_MS off is a wrong claim, not learned', () => {
+    const far = toSession({ accessToken: jwt({ iat: sec, exp: sec + 60 }) }, timing, {
+      fresh: true,
+      now: now - MAX_SKEW_MS - 60_000,
+    });
+    expect(far).toMatchObject({ skew: 0 });
+    const near = toSession({ accessToken: jwt({ iat: sec, exp: sec + 60 }) }, timing, {
+      fresh: true,
+      now: now - MAX_SKEW_MS,
+    });
+    expect(near).toMatchObject({ skew: MAX_SKEW_MS });
+  });
+
+  it.each([
+    ['NaN', NaN],
+    ['Infinity', Infinity],
+    ['-1e13', -1e13],
+    ['beyond the bound', MAX_SKEW_MS + 1],
+    ['text', 'abc'],
+    ['an object', {}],
+  ])('refuses a given clock offset that is %s (an expired token would count as valid)', (_what, skew) => {
+    const expired = { accessToken: jwt({ iat: sec - 120, exp: sec - 60 }) };
+    expect(toSession(expired, timing, { fresh: false, skew: skew as number, now })).toEqual({
+      problem: expect.any(String),
+    });
   });
 
   it('has no expiry without exp', () => {

@@ -33,6 +33,18 @@ const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
+ * The largest clock offset believed: 48 hours covers a device clock set in the wrong time zone
+ * (up to 26 h) with room to spare. An `iat` further off is a wrong claim and is not learned; a
+ * stored or shared offset beyond it makes the record unusable (it would keep an expired token
+ * valid for years, or expire every token at once).
+ */
+export const MAX_SKEW_MS = 48 * 3_600_000;
+
+/** A clock offset that can be used: a number within ±MAX_SKEW_MS (not NaN, not Infinity). */
+export const isUsableSkew = (skew: unknown): skew is number =>
+  typeof skew === 'number' && Math.abs(skew) <= MAX_SKEW_MS;
+
+/**
  * Decodes an access token, or says why it is malformed: not three base64url parts, a header or
  * payload that is not a JSON object, or a time claim that is not a number.
  */
@@ -85,6 +97,13 @@ export function toSession(
     // second (plus the latency) later than it is: the expiry margin below, a quarter of the
     // lifetime up to leewaySeconds, covers that for tokens of 4 s and longer.
     skew = claims.iat * 1000 - now;
+  }
+  if (!isUsableSkew(skew)) {
+    // Learned from a fresh token, an offset this large is a wrong `iat`, not a clock: the local
+    // clock judges instead. Stored or shared, it makes the record unusable.
+    if (!opts.fresh)
+      return { problem: ngDevMode ? `its clock offset "skew" is not a number within ±${MAX_SKEW_MS} ms` : '' };
+    skew = 0;
   }
   const serverNow = now + skew;
   if (claims.nbf !== undefined && claims.nbf * 1000 - timing.leewayMs > serverNow) {
