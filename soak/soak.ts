@@ -185,6 +185,7 @@ interface Tab {
   heapStart: number | null;
   heapEnd: number | null;
   timersAfterLogout: number[] | null;
+  timersBeforeLogout: number[] | null;
 }
 
 const tabs: Tab[] = [];
@@ -227,6 +228,7 @@ async function openTab(context: BrowserContext): Promise<Tab> {
     heapStart: null,
     heapEnd: null,
     timersAfterLogout: null,
+    timersBeforeLogout: null,
   };
   tabs.push(tab);
   tabByPage.set(page, tab);
@@ -358,16 +360,16 @@ async function main(): Promise<number> {
     while (Date.now() < drainUntil && (await pendingOf()) > 0) await sleep(250);
     for (const tab of tabs) if (!tab.closed) tab.heapEnd = await heapUsed(tab);
 
-    // The user's final logout, then what is still scheduled in each tab.
+    // The user's final logout, then what is still scheduled in each tab (and, to show the count
+    // sees ngx-jot's timers at all, what was scheduled just before it).
+    const liveTimers = (tab: Tab): Promise<number[]> => tab.page.evaluate(() => window.__liveTimers?.() ?? []);
+    for (const tab of tabs) if (!tab.closed) tab.timersBeforeLogout = await liveTimers(tab);
     const last = tabs.find((t) => !t.closed)!;
     userLogouts.push({ tab: last.name, at: Date.now() });
     await last.page.evaluate(() => window.soak!.logout());
     await sleep(2000);
     for (const tab of tabs) {
-      if (!tab.closed)
-        tab.timersAfterLogout = await tab.page.evaluate(() =>
-          (window as unknown as { __liveTimers(): number[] }).__liveTimers(),
-        );
+      if (!tab.closed) tab.timersAfterLogout = await liveTimers(tab);
     }
   } finally {
     await browser?.close();
@@ -409,6 +411,10 @@ soak figures (seed ${seed}, ${tabs.length} tabs over the run, ${(durationMs / 60
   tabs frozen in the background ${freezes} times; reloads ${tabs.reduce((n, t) => n + t.cuts.filter((c) => c.reason === 'reload').length, 0)}; tabs closed and replaced ${tabs.filter((t) => t.closed).length}
   foreign-origin calls ${report.foreignCalls}, tokens seen there ${report.tokensToForeignOrigin}
   heap per tab (start -> end): ${tabs.map((t) => `${t.name} ${kb(t.heapStart)} -> ${kb(t.heapEnd)}`).join(', ')}
+  timers pending before the final logout (delays, ms): ${tabs
+    .filter((t) => t.timersBeforeLogout !== null)
+    .map((t) => `${t.name} [${t.timersBeforeLogout!.join(', ')}]`)
+    .join(', ')}
   timers pending 2 s after the final logout: ${tabs
     .filter((t) => t.timersAfterLogout !== null)
     .map((t) => `${t.name} [${t.timersAfterLogout!.join(', ')}]`)
