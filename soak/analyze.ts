@@ -16,7 +16,11 @@ export interface ForeignHit {
 export interface TabRecord {
   readonly name: string;
   readonly events: readonly SoakEvent[];
-  /** When the soak reloaded or closed the page: requests in flight then are cut, not lost. */
+  /**
+   * When a reload or close of the page had finished: requests the page made before and that never
+   * settled were cut, not lost. (A request the new document makes before the driver starts it would
+   * count as cut too: the soak app makes one at most, on a protected route.)
+   */
   readonly cuts: readonly { readonly at: number; readonly reason: 'reload' | 'close' }[];
   /** JS heap used (bytes, after a GC) when the tab started and when the soak ended (null if closed before). */
   readonly heapStart: number | null;

@@ -58,5 +58,7 @@ declare global {
     soakReport?: (event: SoakEvent) => void;
     /** Delays of the page's pending timers (the driver's init script). */
     __liveTimers?: () => number[];
+    /** Plays a background tab (hidden, throttled timers) or brings it back (the driver's init script). */
+    __soakBackground?: (on: boolean) => void;
   }
 }

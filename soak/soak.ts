@@ -53,6 +53,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     seed: { type: 'string' },
     'skip-build': { type: 'boolean', default: false },
+    /** No background tabs (for telling their effect apart when a run goes wrong). */
+    'no-freeze': { type: 'boolean', default: false },
   },
 });
 
@@ -150,23 +152,40 @@ async function startForeignOrigin(): Promise<{ server: http.Server; url: string;
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/echo`, hits };
 }
 
-/** Counts the page's pending timers (installed before the app loads). */
-const TIMER_TRACKER = `(() => {
+/**
+ * Installed before the app loads: counts the page's pending timers, and plays a background tab on
+ * `window.__soakBackground(true)`: `document.visibilityState` is 'hidden' (with its event) and every
+ * timer fires on a whole second at the earliest, as Chromium throttles the timers of hidden tabs.
+ */
+const PAGE_SCRIPT = `(() => {
   const live = new Map();
+  let background = false;
   const { setTimeout: st, setInterval: si, clearTimeout: ct, clearInterval: ci } = window;
+  const throttled = (delay) => {
+    const wanted = Math.max(Number(delay) || 0, 0);
+    if (!background) return wanted;
+    const due = Date.now() + wanted;
+    return Math.ceil(due / 1000) * 1000 - Date.now();
+  };
   window.setTimeout = function (handler, delay, ...rest) {
-    const id = st.call(window, (...a) => { live.delete(id); return typeof handler === 'function' ? handler(...a) : undefined; }, delay, ...rest);
+    const id = st.call(window, (...a) => { live.delete(id); return typeof handler === 'function' ? handler(...a) : undefined; }, throttled(delay), ...rest);
     live.set(id, Number(delay) || 0);
     return id;
   };
   window.setInterval = function (handler, delay, ...rest) {
-    const id = si.call(window, handler, delay, ...rest);
+    const id = si.call(window, handler, background ? Math.max(Number(delay) || 0, 1000) : delay, ...rest);
     live.set(id, Number(delay) || 0);
     return id;
   };
   window.clearTimeout = (id) => { live.delete(id); ct.call(window, id); };
   window.clearInterval = (id) => { live.delete(id); ci.call(window, id); };
   window.__liveTimers = () => [...live.values()];
+  Object.defineProperty(document, 'visibilityState', { get: () => (background ? 'hidden' : 'visible'), configurable: true });
+  Object.defineProperty(document, 'hidden', { get: () => background, configurable: true });
+  window.__soakBackground = (on) => {
+    background = on;
+    document.dispatchEvent(new Event('visibilitychange'));
+  };
 })();`;
 
 // ---------------------------------------------------------------------------
@@ -179,6 +198,7 @@ interface Tab {
   cdp: CDPSession;
   load: number;
   frozen: boolean;
+  hidden: boolean;
   closed: boolean;
   readonly events: SoakEvent[];
   readonly cuts: { at: number; reason: 'reload' | 'close' }[];
@@ -193,6 +213,7 @@ const tabByPage = new Map<Page, Tab>();
 const userLogouts: { tab: string; at: number }[] = [];
 let tabSerial = 0;
 let freezes = 0;
+let hides = 0;
 let apiUrl = '';
 let foreignUrl = '';
 
@@ -222,6 +243,7 @@ async function openTab(context: BrowserContext): Promise<Tab> {
     cdp,
     load: 1,
     frozen: false,
+    hidden: false,
     closed: false,
     events: [],
     cuts: [],
@@ -238,6 +260,12 @@ async function openTab(context: BrowserContext): Promise<Tab> {
 
 const activeTabs = (): Tab[] => tabs.filter((t) => !t.closed && !t.frozen);
 
+async function setHidden(tab: Tab, hidden: boolean): Promise<void> {
+  if (tab.closed || tab.hidden === hidden) return;
+  tab.hidden = hidden;
+  await tab.page.evaluate((on) => window.__soakBackground?.(on), hidden);
+}
+
 async function setFrozen(tab: Tab, frozen: boolean): Promise<void> {
   if (tab.closed || tab.frozen === frozen) return;
   tab.frozen = frozen;
@@ -248,20 +276,32 @@ async function setFrozen(tab: Tab, frozen: boolean): Promise<void> {
 // The run
 // ---------------------------------------------------------------------------
 
+/** Signs in from some tab when the app is signed out; says whether it did. */
+async function signInIfSignedOut(): Promise<boolean> {
+  const tab = pick(activeTabs().filter((t) => !t.hidden)) ?? pick(activeTabs());
+  if (!tab || (await tab.page.evaluate(() => window.soak!.isAuthenticated()))) return false;
+  return tab.page.evaluate(() => window.soak!.login());
+}
+
 async function chaos(context: BrowserContext, endAt: number, startedAt: number): Promise<void> {
   let nextReload = Date.now() + between(8_000, 20_000);
   let nextReopen = Date.now() + between(12_000, 25_000);
   let nextLogout = Date.now() + between(10_000, 25_000);
   while (Date.now() < endAt - 2000) {
     await sleep(between(1000, 3000));
+    // A session the server ended (a refused refresh) is started again, as the user would.
+    if (await signInIfSignedOut())
+      console.log(`  ${elapsed(startedAt)}: signed in again after the server ended the session`);
     const now = Date.now();
     if (now >= nextReload) {
       nextReload = now + between(15_000, 30_000);
       const tab = pick(activeTabs());
       if (tab) {
-        tab.cuts.push({ at: Date.now(), reason: 'reload' });
         tab.load++;
+        tab.hidden = false;
         await tab.page.reload();
+        // Stamped once the old document is gone: it may still send requests until then.
+        tab.cuts.push({ at: Date.now(), reason: 'reload' });
         await startTab(tab);
         console.log(`  ${elapsed(startedAt)}: reloaded ${tab.name}`);
       }
@@ -269,10 +309,10 @@ async function chaos(context: BrowserContext, endAt: number, startedAt: number):
       nextReopen = now + between(20_000, 40_000);
       const tab = pick(activeTabs());
       if (tab && activeTabs().length > 1) {
-        tab.cuts.push({ at: Date.now(), reason: 'close' });
         tab.heapEnd = await heapUsed(tab);
         tab.closed = true;
         await tab.page.close();
+        tab.cuts.push({ at: Date.now(), reason: 'close' });
         const fresh = await openTab(context);
         await startTab(fresh);
         fresh.heapStart = await heapUsed(fresh);
@@ -290,13 +330,18 @@ async function chaos(context: BrowserContext, endAt: number, startedAt: number):
         console.log(`  ${elapsed(startedAt)}: user logout in ${tab.name}, login again in ${signer?.name}: ${ok}`);
       }
     } else {
-      // A background tab: frozen as Chromium freezes hidden tabs (no timers, no tasks) for a while.
-      const candidates = activeTabs();
-      const tab = candidates.length > 1 ? pick(candidates) : undefined;
-      if (tab) {
+      // A background tab: hidden with throttled timers for a while (most often), or frozen for a
+      // moment as Chromium freezes background tabs (no timers, no tasks; its connections wait too).
+      const candidates = activeTabs().filter((t) => !t.hidden);
+      const tab = candidates.length > 1 && !args['no-freeze'] ? pick(candidates) : undefined;
+      if (tab && random() < 0.8) {
+        hides++;
+        await setHidden(tab, true);
+        setTimeout(() => void setHidden(tab, false).catch(() => undefined), between(3000, 15_000));
+      } else if (tab) {
         freezes++;
         await setFrozen(tab, true);
-        setTimeout(() => void setFrozen(tab, false).catch(() => undefined), between(2000, 8000));
+        setTimeout(() => void setFrozen(tab, false).catch(() => undefined), between(1000, 3000));
       }
     }
   }
@@ -327,7 +372,7 @@ async function main(): Promise<number> {
       args: CHROMIUM_FLAGS,
     });
     const context = await browser.newContext();
-    await context.addInitScript(TIMER_TRACKER);
+    await context.addInitScript(PAGE_SCRIPT);
     await context.exposeBinding(SOAK_REPORT, ({ page }, event: SoakEvent) => {
       tabByPage.get(page)?.events.push(event);
     });
@@ -350,6 +395,7 @@ async function main(): Promise<number> {
 
     // Drain: unfreeze, stop the traffic, and wait for every request in flight to settle.
     for (const tab of tabs) await setFrozen(tab, false);
+    for (const tab of tabs) await setHidden(tab, false);
     for (const tab of tabs) if (!tab.closed) await tab.page.evaluate(() => window.soak!.stop());
     const drainUntil = Date.now() + DRAIN_TIMEOUT_MS;
     const pendingOf = async (): Promise<number> => {
@@ -362,6 +408,8 @@ async function main(): Promise<number> {
 
     // The user's final logout, then what is still scheduled in each tab (and, to show the count
     // sees ngx-jot's timers at all, what was scheduled just before it).
+    await signInIfSignedOut();
+    await sleep(500);
     const liveTimers = (tab: Tab): Promise<number[]> => tab.page.evaluate(() => window.__liveTimers?.() ?? []);
     for (const tab of tabs) if (!tab.closed) tab.timersBeforeLogout = await liveTimers(tab);
     const last = tabs.find((t) => !t.closed)!;
@@ -408,7 +456,7 @@ soak figures (seed ${seed}, ${tabs.length} tabs over the run, ${(durationMs / 60
   API calls at the server ${report.apiCallsAtServer}, refresh calls ${report.refreshCalls} (answered 200: ${report.refreshAnswered}), reuse detections ${report.reuseDetected}
   faults: ${percent(report.failingShare)} of API and refresh calls refused; ${JSON.stringify(report.faultsInjected)}
   logouts by reason: ${JSON.stringify(report.logouts)} (user logouts asked: ${userLogouts.length})
-  tabs frozen in the background ${freezes} times; reloads ${tabs.reduce((n, t) => n + t.cuts.filter((c) => c.reason === 'reload').length, 0)}; tabs closed and replaced ${tabs.filter((t) => t.closed).length}
+  tabs in the background ${hides} times (hidden, timers throttled), frozen ${freezes} times; reloads ${tabs.reduce((n, t) => n + t.cuts.filter((c) => c.reason === 'reload').length, 0)}; tabs closed and replaced ${tabs.filter((t) => t.closed).length}
   foreign-origin calls ${report.foreignCalls}, tokens seen there ${report.tokensToForeignOrigin}
   heap per tab (start -> end): ${tabs.map((t) => `${t.name} ${kb(t.heapStart)} -> ${kb(t.heapEnd)}`).join(', ')}
   timers pending before the final logout (delays, ms): ${tabs
