@@ -68,7 +68,7 @@ export interface SoakReport {
   readonly sentExpired: number;
   /** Tokens valid when the page sent them and expired when they arrived (time in the browser's queue). */
   readonly expiredInTransit: number;
-  /** Tokens the server's clock jump aged before they were sent (the client could not know). */
+  /** Tokens a jump of the server's clock had expired when they were sent (valid without the jumps since their issue). */
   readonly agedByClockJump: number;
   readonly apiCallsAtServer: number;
   readonly refreshCalls: number;
@@ -149,7 +149,10 @@ export function analyze(input: SoakInput): SoakReport {
     d.token !== null &&
     ((/revoked/.test(d.refusedBecause ?? '') && revokedJtis.has(d.token.jti ?? '')) ||
       (/signature/.test(d.refusedBecause ?? '') && d.token.keyRotatedSinceIssue) ||
-      (/expired/.test(d.refusedBecause ?? '') && d.token.clockJumpedSinceIssue));
+      (/expired/.test(d.refusedBecause ?? '') &&
+        // Checked after the injected latency: without the jumps since its issue it would still be valid.
+        d.token.exp !== null &&
+        d.token.exp * 1000 > d.serverClockAt + d.latencyMs - d.token.clockJumpSinceIssueMs));
 
   // Logouts: each must have a cause: the user (here or in another tab), or the server refusing a
   // refresh or a fresh token (a fault), in this tab, shortly before.
@@ -273,7 +276,8 @@ export function analyze(input: SoakInput): SoakReport {
     const serverClockOffset = decision.serverClockAt - decision.arrivedAt;
     const sentAtServerClock = (attempt?.at ?? decision.arrivedAt) + serverClockOffset;
     const expiredAtSend = token.exp * 1000 <= sentAtServerClock;
-    if (expiredAtSend && token.clockJumpedSinceIssue) agedByJump++;
+    const expiredWithoutJumps = token.exp * 1000 <= sentAtServerClock - token.clockJumpSinceIssueMs;
+    if (expiredAtSend && !expiredWithoutJumps) agedByJump++;
     else if (expiredAtSend) {
       sentExpired++;
       failures.push({

@@ -42,11 +42,11 @@ export interface FaultPlan {
   readonly tooManyRate?: number;
   /** The `Retry-After` of a 429, whole seconds. Default 1. */
   readonly retryAfterSeconds?: number;
-  /** Share of authorized API calls after whose answer the access token they used is revoked. */
+  /** Share of authorized API calls after whose (2xx) answer the access token they used is revoked. */
   readonly revokeRate?: number;
-  /** Share of API calls after whose answer the signing key is rotated (every token signed before is refused). */
+  /** Share of API calls after whose (2xx) answer the signing key is rotated (every token signed before is refused). */
   readonly keyRotationRate?: number;
-  /** Share of API calls after whose answer the server's clock jumps by up to ± `clockJumpMs`. */
+  /** Share of API calls after whose (2xx) answer the server's clock jumps by up to ± `clockJumpMs`. */
   readonly clockJumpRate?: number;
   /** Largest single clock jump. Default 2000. The clock's total offset stays within ± 2 × this. */
   readonly clockJumpMs?: number;
@@ -70,6 +70,8 @@ export interface FaultTokenSeen {
   readonly expiredOnArrival: boolean;
   /** The server's clock jumped after this token was issued (its expiry moved on the server's clock). */
   readonly clockJumpedSinceIssue: boolean;
+  /** The sum of those jumps, ms (positive: the token aged faster than real time). */
+  readonly clockJumpSinceIssueMs: number;
   /** The key that signed it was rotated away before the request arrived (by iat, not verified). */
   readonly keyRotatedSinceIssue: boolean;
 }
@@ -224,7 +226,7 @@ export function createFaults(initialPlan: FaultPlan, baseNow: () => number, real
   const byRequestId = new Map<string, FaultDecision[]>();
   let clockOffsetMs = 0;
   /** Server-clock times (ms) of the clock jumps and key rotations, to tell why a token was refused. */
-  const clockJumpsAt: number[] = [];
+  const clockJumps: { at: number; ms: number }[] = [];
   const keyRotationsAt: number[] = [];
   let rotations = 0;
   let hooks: FaultServerHooks | null = null;
@@ -283,6 +285,8 @@ export function createFaults(initialPlan: FaultPlan, baseNow: () => number, real
     }
 
     const serverClockAt = now();
+    const jumpsSince = (issuedMs: number | null): { at: number; ms: number }[] =>
+      issuedMs === null ? [] : clockJumps.filter((jump) => jump.at >= issuedMs);
     const issuedMs = token?.iat == null ? null : token.iat * 1000;
     const decision: FaultDecision = {
       seq,
@@ -305,7 +309,8 @@ export function createFaults(initialPlan: FaultPlan, baseNow: () => number, real
               ...token,
               expiredOnArrival: token.exp !== null && token.exp * 1000 <= serverClockAt,
               // iat has whole seconds: a jump or rotation in the second of issue counts as after it.
-              clockJumpedSinceIssue: issuedMs !== null && clockJumpsAt.some((at) => at >= issuedMs),
+              clockJumpedSinceIssue: jumpsSince(issuedMs).length > 0,
+              clockJumpSinceIssueMs: jumpsSince(issuedMs).reduce((sum, jump) => sum + jump.ms, 0),
               keyRotatedSinceIssue: issuedMs !== null && keyRotationsAt.some((at) => at >= issuedMs),
             },
       outcome: null,
@@ -329,7 +334,7 @@ export function createFaults(initialPlan: FaultPlan, baseNow: () => number, real
         keyRotationsAt.push(now());
       } else if (change === 'clock-jump') {
         clockOffsetMs += decision.clockJumpMs;
-        clockJumpsAt.push(now());
+        clockJumps.push({ at: now(), ms: decision.clockJumpMs });
       }
     }
   }
@@ -367,7 +372,9 @@ export function createFaults(initialPlan: FaultPlan, baseNow: () => number, real
         if (typeof challenge === 'string')
           decision.refusedBecause = /error_description="([^"]*)"/.exec(challenge)?.[1] ?? null;
         settle(res.statusCode);
-        applyAftermath(decision);
+        // Only a call the route answered changes the server's state: a storm of refused calls would
+        // otherwise revoke or rotate again and again while the client is still recovering.
+        if (res.statusCode >= 200 && res.statusCode < 300) applyAftermath(decision);
       });
       res.on('close', () => settle('client-gone'));
 

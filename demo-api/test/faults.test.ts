@@ -194,6 +194,7 @@ describe('fault mode: each fault does what it says', () => {
     assert.ok(Math.abs(total) <= 2000);
     assert.equal(log[0]!.token!.clockJumpedSinceIssue, false);
     assert.equal(log[1]!.token!.clockJumpedSinceIssue, true);
+    assert.equal(log[2]!.token!.clockJumpSinceIssueMs, log[0]!.clockJumpMs + log[1]!.clockJumpMs);
     // The server judges expiry on its own (jumped) clock, and logs it at arrival.
     clock.advance(31);
     await callApi(jumping.url, access_token, 'late');

@@ -30,6 +30,7 @@ function decision(requestId: string, fields: Partial<FaultDecision> = {}): Fault
       exp: EXP,
       expiredOnArrival: false,
       clockJumpedSinceIssue: false,
+      clockJumpSinceIssueMs: 0,
       keyRotatedSinceIssue: false,
     },
     outcome: 200,
@@ -128,10 +129,20 @@ describe('the soak judge', () => {
     assert.equal(failed.sentExpired, 1);
     assert.match(failed.failures[0]!.what, /expired 1000 ms before/);
 
-    const jumped = analyze(
-      input(sentLate, [{ ...arrivedExpired, token: { ...arrivedExpired.token!, clockJumpedSinceIssue: true } }]),
-    );
+    const jumpedBy = (ms: number) =>
+      analyze(
+        input(sentLate, [
+          {
+            ...arrivedExpired,
+            token: { ...arrivedExpired.token!, clockJumpedSinceIssue: true, clockJumpSinceIssueMs: ms },
+          },
+        ]),
+      );
+    const jumped = jumpedBy(1500);
     assert.deepEqual([jumped.sentExpired, jumped.agedByClockJump, jumped.failures.length], [0, 1, 0]);
+    // A jump too small to explain it (or backwards) leaves the failure standing.
+    assert.equal(jumpedBy(500).sentExpired, 1);
+    assert.equal(jumpedBy(-1500).sentExpired, 1);
   });
 
   it('fails a logout without a cause, a token at the foreign origin and any refresh-token reuse', () => {
