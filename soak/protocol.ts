@@ -34,8 +34,16 @@ export type SoakEvent =
 
 /** The soak app's handle on `window.soak`, driven by the soak through `page.evaluate`. */
 export interface SoakControl {
-  /** Starts the random traffic of this tab; request ids start with `idPrefix`. */
-  start(options: { readonly idPrefix: string; readonly seed: number; readonly foreignUrl: string }): void;
+  /**
+   * Starts the random traffic of this tab; request ids start with `idPrefix`; `pace` stretches the
+   * pauses between requests (1 = about 3 requests a second).
+   */
+  start(options: {
+    readonly idPrefix: string;
+    readonly seed: number;
+    readonly foreignUrl: string;
+    readonly pace: number;
+  }): void;
   /** Stops making new requests (those in flight go on). */
   stop(): void;
   /** Requests made and not yet answered or errored. */
@@ -45,6 +53,8 @@ export interface SoakControl {
   /** Signs out (the user's logout). */
   logout(): void;
   isAuthenticated(): boolean;
+  /** Sends the events not sent yet (they go in batches, a few times a second). */
+  flush(): void;
 }
 
 /** Name of the page function the driver exposes to receive `SoakEvent`s. */
@@ -55,10 +65,12 @@ declare global {
     /** The soak app's control, set when the app started. */
     soak?: SoakControl;
     /** The driver's receiver of events (exposed by Playwright). */
-    soakReport?: (event: SoakEvent) => void;
+    soakReport?: (events: SoakEvent[]) => void;
     /** Delays of the page's pending timers (the driver's init script). */
     __liveTimers?: () => number[];
     /** Plays a background tab (hidden, throttled timers) or brings it back (the driver's init script). */
     __soakBackground?: (on: boolean) => void;
+    /** The browser's own setInterval, not counted by the driver's timer tracker. */
+    __soakUntrackedSetInterval?: typeof setInterval;
   }
 }

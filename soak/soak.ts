@@ -72,6 +72,12 @@ const durationMs =
   args.minutes !== undefined
     ? positive('minutes', args.minutes) * 60_000
     : positive('seconds', args.seconds ?? '50') * 1000;
+/**
+ * How much each tab's pauses are stretched: the traffic of all tabs together stays near that of 3
+ * tabs (about 10 requests a second). More saturated this 2-core machine's browser: requests then
+ * waited seconds in Chromium's queue and their tokens expired there, which tests the machine.
+ */
+const PACE = Math.max(1, tabCount / 3);
 const seed = args.seed !== undefined ? Math.trunc(positive('seed', args.seed)) : Math.floor(Math.random() * 2 ** 31);
 
 /** The faults of the run: about one API or refresh call in eight refused, plus state changes at random. */
@@ -161,6 +167,7 @@ const PAGE_SCRIPT = `(() => {
   const live = new Map();
   let background = false;
   const { setTimeout: st, setInterval: si, clearTimeout: ct, clearInterval: ci } = window;
+  window.__soakUntrackedSetInterval = si.bind(window);
   const throttled = (delay) => {
     const wanted = Math.max(Number(delay) || 0, 0);
     if (!background) return wanted;
@@ -230,6 +237,7 @@ async function startTab(tab: Tab): Promise<void> {
     idPrefix: `${tab.name}-l${tab.load}`,
     seed: (seed + tabSerial * 7919 + tab.load) >>> 0,
     foreignUrl,
+    pace: PACE,
   });
 }
 
@@ -259,6 +267,11 @@ async function openTab(context: BrowserContext): Promise<Tab> {
 }
 
 const activeTabs = (): Tab[] => tabs.filter((t) => !t.closed && !t.frozen);
+
+/** Takes the tab's events not sent yet (before a reload or close, and at the end). */
+async function flush(tab: Tab): Promise<void> {
+  if (!tab.closed) await tab.page.evaluate(() => window.soak?.flush());
+}
 
 async function setHidden(tab: Tab, hidden: boolean): Promise<void> {
   if (tab.closed || tab.hidden === hidden) return;
@@ -297,6 +310,7 @@ async function chaos(context: BrowserContext, endAt: number, startedAt: number):
       nextReload = now + between(15_000, 30_000);
       const tab = pick(activeTabs());
       if (tab) {
+        await flush(tab);
         tab.load++;
         tab.hidden = false;
         await tab.page.reload();
@@ -310,6 +324,7 @@ async function chaos(context: BrowserContext, endAt: number, startedAt: number):
       const tab = pick(activeTabs());
       if (tab && activeTabs().length > 1) {
         tab.heapEnd = await heapUsed(tab);
+        await flush(tab);
         tab.closed = true;
         await tab.page.close();
         tab.cuts.push({ at: Date.now(), reason: 'close' });
@@ -373,8 +388,8 @@ async function main(): Promise<number> {
     });
     const context = await browser.newContext();
     await context.addInitScript(PAGE_SCRIPT);
-    await context.exposeBinding(SOAK_REPORT, ({ page }, event: SoakEvent) => {
-      tabByPage.get(page)?.events.push(event);
+    await context.exposeBinding(SOAK_REPORT, ({ page }, events: SoakEvent[]) => {
+      tabByPage.get(page)?.events.push(...events);
     });
 
     const first = await openTab(context);
@@ -419,6 +434,7 @@ async function main(): Promise<number> {
     for (const tab of tabs) {
       if (!tab.closed) tab.timersAfterLogout = await liveTimers(tab);
     }
+    for (const tab of tabs) await flush(tab);
   } finally {
     await browser?.close();
     await api.close();

@@ -35,7 +35,18 @@ import {
 
 import { SOAK_REPORT, type SoakControl, type SoakEvent, type SoakRequestKind } from '../../protocol';
 
-const report = (event: SoakEvent): void => window[SOAK_REPORT]?.(event);
+/**
+ * Events go to the driver in batches, a few times a second: one call per event was enough CDP
+ * traffic to slow the driver's process, which also runs the API. The timer is the page's own
+ * (untracked) one, so it is not counted among the timers left after logout.
+ */
+const pendingEvents: SoakEvent[] = [];
+const report = (event: SoakEvent): void => void pendingEvents.push(event);
+function flushEvents(): void {
+  if (pendingEvents.length > 0) window[SOAK_REPORT]?.(pendingEvents.splice(0));
+}
+(window.__soakUntrackedSetInterval ?? setInterval)(flushEvents, 250);
+addEventListener('pagehide', flushEvents);
 const REQUEST_ID = 'X-Request-Id';
 
 /** The kind of an ngx-jot call, told by its URL; app calls carry their kind in their id. */
@@ -113,13 +124,13 @@ class Traffic implements SoakControl {
     });
   }
 
-  start(options: { idPrefix: string; seed: number; foreignUrl: string }): void {
+  start(options: { idPrefix: string; seed: number; foreignUrl: string; pace: number }): void {
     idPrefix = options.idPrefix;
     this.#random = seeded(options.seed);
     this.#foreignUrl = options.foreignUrl;
     this.#running = true;
-    this.#loop('single', 150, 1200, () => this.#single());
-    this.#loop('burst', 2500, 7000, () => this.#burst());
+    this.#loop('single', 150 * options.pace, 1200 * options.pace, () => this.#single());
+    this.#loop('burst', 2500 * options.pace, 7000 * options.pace, () => this.#burst());
     this.#loop('navigate', 800, 4000, () => this.#navigate());
   }
 
@@ -148,6 +159,10 @@ class Traffic implements SoakControl {
 
   logout(): void {
     this.#auth.logout();
+  }
+
+  flush(): void {
+    flushEvents();
   }
 
   /** Runs `step` again and again, a random pause of `[min, max)` ms apart, until stopped. */
