@@ -1,10 +1,12 @@
 /**
- * `npm run soak [-- --tabs N --minutes M | --seconds S] [--seed X] [--skip-build]`: the chaos soak.
+ * `npm run soak [-- --tabs N --minutes M | --seconds S] [--seed X] [--skip-build] [--no-background]`:
+ * the chaos soak.
  *
  * N tabs of the soak app (ngx-jot with withRefresh + withCrossTabSync + local storage, 6 s access
  * tokens) in one Chromium profile make requests in bursts and at random against the reference API
- * in fault mode, while the soak freezes tabs (as a browser does to background tabs), reloads one,
- * closes one and opens another, and logs the user out and in again. A second listener on another
+ * in fault mode, while the soak sends tabs to the background (hidden, timers throttled) or freezes
+ * one for a moment, reloads one, closes one and opens another, and logs the user out and in again
+ * (and in again after the server ended the session). A second listener on another
  * port plays a foreign origin the app also calls. Then it drains, judges (soak/analyze.ts) and
  * prints the figures; on a failure it prints the seed, the fault log around the first failure and
  * the tab's request log, and exits 1. It stops by itself.
@@ -54,7 +56,7 @@ const { values: args } = parseArgs({
     seed: { type: 'string' },
     'skip-build': { type: 'boolean', default: false },
     /** No background tabs (for telling their effect apart when a run goes wrong). */
-    'no-freeze': { type: 'boolean', default: false },
+    'no-background': { type: 'boolean', default: false },
   },
 });
 
@@ -348,7 +350,7 @@ async function chaos(context: BrowserContext, endAt: number, startedAt: number):
       // A background tab: hidden with throttled timers for a while (most often), or frozen for a
       // moment as Chromium freezes background tabs (no timers, no tasks; its connections wait too).
       const candidates = activeTabs().filter((t) => !t.hidden);
-      const tab = candidates.length > 1 && !args['no-freeze'] ? pick(candidates) : undefined;
+      const tab = candidates.length > 1 && !args['no-background'] ? pick(candidates) : undefined;
       if (tab && random() < 0.8) {
         hides++;
         await setHidden(tab, true);
