@@ -205,11 +205,14 @@ export function analyze(input: SoakInput): SoakReport {
     );
     if (injected) return `injected ${injected.kind} to it`;
     if (error.status === 401 && own.some(refusedByFault)) return 'its token revoked, rotated away or aged (fault)';
+    // A refresh fault can have caused it if that refresh was still under way (or had just failed) when the request was made.
     const inWindow = (d: FaultDecision): boolean =>
-      d.arrivedAt <= error.at && d.arrivedAt >= trail.sentAt - REFRESH_BOUND_MS;
+      d.arrivedAt <= error.at && (d.settledAt ?? Infinity) >= trail.sentAt - 1000;
     if (error.code === 'refresh-unavailable' || error.status === 401) {
+      // The latest refresh fault before the error: a chain of them (429, then 502 on the retry) ends with it.
       const fault =
-        refreshFaults.find((d) => tabOfId(d.requestId) === trail.tab && inWindow(d)) ?? refreshFaults.find(inWindow);
+        refreshFaults.findLast((d) => tabOfId(d.requestId) === trail.tab && inWindow(d)) ??
+        refreshFaults.findLast(inWindow);
       if (fault) return `refresh fault (${fault.kind === 'none' ? fault.outcome : fault.kind})`;
     }
     const during = (at: number): boolean => at >= trail.sentAt - 500 && at <= error.at + 500;
