@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 
-import type { FaultPlan } from '../demo-api/src/faults.ts';
+import { seededRandom, type FaultPlan } from '../demo-api/src/faults.ts';
 import { createDemoApi } from '../demo-api/src/server.ts';
 import { analyze, evidence, type ForeignHit, type SoakInput, type TabRecord } from './analyze.ts';
 import { SOAK_REPORT, type SoakEvent } from './protocol.ts';
@@ -107,16 +107,7 @@ const plan: FaultPlan = {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 /** The soak's own choices (which tab, when) follow from the seed too. */
-const random = (() => {
-  let state = (seed ^ 0x5eed) >>> 0;
-  return (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-})();
+const random = seededRandom(seed ^ 0x5eed);
 const between = (min: number, max: number): number => min + random() * (max - min);
 const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(random() * items.length)];
 const elapsed = (since: number): string => `${((Date.now() - since) / 1000).toFixed(0)} s`;

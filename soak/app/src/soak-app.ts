@@ -222,7 +222,7 @@ class Traffic implements SoakControl {
   }
 }
 
-/** mulberry32, so a tab's schedule follows from its seed. */
+/** mulberry32, so a tab's schedule follows from its seed (the fault mode's `seededRandom`, which is Node code). */
 function seeded(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
