@@ -65,7 +65,7 @@ const allowed = [
   /^schematics\/ng-add\/[\w-]+\.(js|json)$/,
 ];
 /** Named here so the message says why, though `allowed` already rejects them. */
-const forbidden = [/\.spec\./, /(^|\/)tsconfig[^/]*\.json$/, /(?<!\.d)\.ts$/, /\.tgz$/, /(^|\/)testing-fakes\//];
+const forbidden = [/\.spec\./, /(^|\/)tsconfig[^/]*\.json$/, /(?<!\.d)\.ts$/, /\.tgz$/, /(^|\/)testing-private\//];
 
 const packed = JSON.parse(run(npm, ['pack', '--dry-run', '--json'], dist).stdout);
 const files = packed[0].files.map((f) => f.path).sort();

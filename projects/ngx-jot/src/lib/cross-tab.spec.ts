@@ -1,13 +1,13 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-import { fakeJwt } from 'ngx-jot/testing';
+import { fakeJwt } from '../../testing-private/fake-jwt';
 
 import { withCrossTabSync } from './cross-tab';
 import { provideJot, withRefresh, withStorage } from './provide-jot';
-import { FakeOrigin, type FakeTabOptions } from './testing-fakes/fake-browser';
-import { FakeJotServer } from './testing-fakes/fake-jot-server';
-import { type TabApp, openApp } from './testing-fakes/fake-tab-app';
+import { FakeOrigin, type FakeTabOptions } from '../../testing-private/fake-browser';
+import { FakeJotServer } from '../../testing-private/fake-jot-server';
+import { type TabApp, openApp } from '../../testing-private/fake-tab-app';
 
 const LOCK = 'ngx-jot-refresh';
 

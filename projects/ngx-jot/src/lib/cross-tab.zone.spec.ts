@@ -1,8 +1,8 @@
 import { NgZone } from '@angular/core';
 
-import { FakeOrigin, type FakeTabOptions } from './testing-fakes/fake-browser';
-import { FakeJotServer } from './testing-fakes/fake-jot-server';
-import { type TabApp, openApp } from './testing-fakes/fake-tab-app';
+import { FakeOrigin, type FakeTabOptions } from '../../testing-private/fake-browser';
+import { FakeJotServer } from '../../testing-private/fake-jot-server';
+import { type TabApp, openApp } from '../../testing-private/fake-tab-app';
 
 // Cross-tab sync in zone.js apps (real timers): messages, locks, the lease and IndexedDB work
 // outside Angular's zone, so they never hold an app unstable, and what they change still lands.

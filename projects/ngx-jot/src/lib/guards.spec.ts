@@ -26,7 +26,7 @@ import {
   withRefresh,
   withStorage,
 } from 'ngx-jot';
-import { fakeJwt } from 'ngx-jot/testing';
+import { fakeJwt } from '../../testing-private/fake-jwt';
 
 @Component({ template: 'login page' })
 class LoginPage {}

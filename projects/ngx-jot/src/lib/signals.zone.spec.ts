@@ -9,7 +9,7 @@ import {
   ɵNoopNgZone as NoopNgZone,
 } from '@angular/core';
 import { TestBed } from '@angular/core/testing';
-import { fakeJwt } from 'ngx-jot/testing';
+import { fakeJwt } from '../../testing-private/fake-jwt';
 
 import { JotAuth } from './jot-auth';
 import { jotInterceptor } from './jot-interceptor';

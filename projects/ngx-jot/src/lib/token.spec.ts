@@ -1,4 +1,4 @@
-import { fakeJwt } from 'ngx-jot/testing';
+import { fakeJwt } from '../../testing-private/fake-jwt';
 
 import { MAX_SKEW_MS, decodeToken, toSession, type JotSession } from './token';
 

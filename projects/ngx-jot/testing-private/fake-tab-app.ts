@@ -19,11 +19,11 @@ import {
 } from '@angular/core';
 import { provideRouter } from '@angular/router';
 
-import type { JotConfig } from '../config';
-import { withCrossTabSync } from '../cross-tab';
-import { JotAuth, type JotEvent } from '../jot-auth';
-import { jotInterceptor } from '../jot-interceptor';
-import { type JotFeature, provideJot, withRefresh } from '../provide-jot';
+import type { JotConfig } from '../src/lib/config';
+import { withCrossTabSync } from '../src/lib/cross-tab';
+import { JotAuth, type JotEvent } from '../src/lib/jot-auth';
+import { jotInterceptor } from '../src/lib/jot-interceptor';
+import { type JotFeature, provideJot, withRefresh } from '../src/lib/provide-jot';
 import type { FakeTab } from './fake-browser';
 import type { FakeJotServer } from './fake-jot-server';
 
