@@ -21,9 +21,12 @@ import { provideRouter } from '@angular/router';
 
 import type { JotConfig } from '../src/lib/config';
 import { withCrossTabSync } from '../src/lib/cross-tab';
-import { JotAuth, type JotEvent } from '../src/lib/jot-auth';
+import { JotAuth } from '../src/lib/jot-auth';
+import { type JotEvent } from '../src/lib/events';
 import { jotInterceptor } from '../src/lib/jot-interceptor';
-import { type JotFeature, provideJot, withRefresh } from '../src/lib/provide-jot';
+import { type JotFeature } from '../src/lib/feature';
+import { provideJot } from '../src/lib/provide-jot';
+import { withRefresh } from '../src/lib/refresher';
 import type { FakeTab } from './fake-browser';
 import type { FakeJotServer } from './fake-jot-server';
 

@@ -1,3 +1,5 @@
+import { InjectionToken } from '@angular/core';
+
 import { configError } from './errors';
 
 /** The pair a login or refresh response yields. */
@@ -50,6 +52,9 @@ export const JOT_DEFAULT_CONFIG = {
   /** Guards neither redirect nor render during a server render. */
   ssr: 'defer',
 } as const;
+
+/** Default margin of the proactive refresh (`withRefresh({ refreshBeforeExpirySeconds })`), in seconds. */
+export const JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS = 30;
 
 /** `JotConfig` checked and completed, with precomputed lookups for the hot path. */
 export interface ResolvedJotConfig {
@@ -139,10 +144,7 @@ export function resolveConfig(config: JotConfig): ResolvedJotConfig {
   const originPatterns: RegExp[] = [];
   for (const entry of list(config.allowedOrigins, 'allowedOrigins')) {
     if (entry instanceof RegExp) {
-      if (
-        (typeof ngDevMode === 'undefined' || ngDevMode) &&
-        !(entry.source.startsWith('^') && entry.source.endsWith('$'))
-      ) {
+      if (ngDevMode && !(entry.source.startsWith('^') && entry.source.endsWith('$'))) {
         console.warn(
           `ngx-jot: allowedOrigins entry ${entry} is not anchored with ^...$; it may match an origin such as https://api.example.com.evil.com.`,
         );
@@ -235,3 +237,16 @@ function checkOrigin(entry: unknown): string {
   }
   return url.origin;
 }
+
+/** The checked configuration of `provideJot()`. */
+export const JOT_CONFIG = new InjectionToken<ResolvedJotConfig>(ngDevMode ? 'JOT_CONFIG' : '', {
+  providedIn: 'root',
+  factory: () => {
+    throw configError(
+      ngDevMode
+        ? `no configuration found. Add provideJot({ loginUrl: '/authenticate' }) to your application providers ` +
+            `(app.config.ts), or provideJotTesting() from 'ngx-jot/testing' in tests.`
+        : '',
+    );
+  },
+});

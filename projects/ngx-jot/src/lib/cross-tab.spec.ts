@@ -1,10 +1,13 @@
 import { setFlagsFromString } from 'node:v8';
+import { SessionState } from './session-state';
 import { runInNewContext } from 'node:vm';
 
 import { fakeJwt } from '../../testing-private/fake-jwt';
 
 import { withCrossTabSync } from './cross-tab';
-import { provideJot, withRefresh, withStorage } from './provide-jot';
+import { provideJot } from './provide-jot';
+import { withRefresh } from './refresher';
+import { withStorage } from './storage';
 import { FakeOrigin, type FakeTabOptions } from '../../testing-private/fake-browser';
 import { FakeJotServer } from '../../testing-private/fake-jot-server';
 import { type TabApp, openApp } from '../../testing-private/fake-tab-app';
@@ -32,7 +35,7 @@ describe('withCrossTabSync', () => {
     return app;
   };
   const pairOf = (app: TabApp) => {
-    const r = app.auth.ɵ.record();
+    const r = app.injector.get(SessionState).record();
     return r && { accessToken: r.accessToken, refreshToken: r.refreshToken };
   };
   const logouts = (app: TabApp) => app.events.filter((e) => e.type === 'logout');
@@ -207,7 +210,7 @@ describe('withCrossTabSync', () => {
     await settle();
     a.auth.login({ username: 'ada' }, { remember: true }).subscribe();
     await settle();
-    expect(b.auth.ɵ.session()?.remember).toBe(true);
+    expect(b.injector.get(SessionState).session()?.remember).toBe(true);
     b.auth.refresh().subscribe();
     await settle();
     const stored = JSON.parse(origin.localStorage.getItem('ngx-jot') ?? 'null') as { refreshToken?: string } | null;
@@ -216,7 +219,7 @@ describe('withCrossTabSync', () => {
 
     a.auth.login({ username: 'bob' }).subscribe(); // not remembered: no tab keeps it in local storage
     await settle();
-    expect(b.auth.ɵ.session()?.remember).toBe(false);
+    expect(b.injector.get(SessionState).session()?.remember).toBe(false);
     expect(origin.localStorage.getItem('ngx-jot')).toBeNull();
   });
 
@@ -281,6 +284,26 @@ describe('withCrossTabSync', () => {
     expect(pairOf(b)).toEqual(current);
     expect(b.events.length).toBe(eventsBefore);
     expect(b.auth.isAuthenticated()).toBe(true);
+  });
+
+  it('a newer state with an unusable token does not become the reference point: a genuine later state still arrives', async () => {
+    const [a, b] = await twoTabsAsAda();
+    // A does not hear the rogue state, so its next state is ordered before it.
+    a.tab.deaf = true;
+    const rogue = new (origin.channels.classFor(origin.openTab()))('ngx-jot');
+    rogue.postMessage({
+      type: 'state',
+      version: Date.now() + 1e6,
+      by: 'x',
+      record: { accessToken: 'not-a-jwt', refreshToken: 'eve-r' },
+    });
+    await settle();
+    rogue.close();
+    a.tab.deaf = false;
+    a.auth.refresh().subscribe();
+    await settle();
+    expect(server.callsTo('/refresh')).toHaveLength(1);
+    expect(pairOf(b)).toEqual(pairOf(a));
   });
 
   it('passes on a refresh that returned a byte-identical access token (the refresh token tells)', async () => {
@@ -416,7 +439,7 @@ describe('withCrossTabSync', () => {
 
     let shared: unknown = 'not run';
     let done = false;
-    void a.auth.ɵ.sync()?.exclusive(async (s) => {
+    void a.injector.get(SessionState).crossTab?.exclusive(async (s) => {
       shared = s;
       await sleep(1000);
       done = true;
@@ -435,14 +458,14 @@ describe('withCrossTabSync', () => {
   it('a logout in the tab holding the lock releases it at once: the others do not wait for its dead work', async () => {
     const [a, b] = await twoTabsAsAda();
     let done = false;
-    void a.auth.ɵ.sync()?.exclusive(async () => {
+    void a.injector.get(SessionState).crossTab?.exclusive(async () => {
       await sleep(5000);
       done = true;
     });
     await jest.advanceTimersByTimeAsync(100);
     expect(origin.locks.isHeld(LOCK)).toBe(true);
     let waited: boolean | undefined;
-    void b.auth.ɵ.sync()?.exclusive(async () => {
+    void b.injector.get(SessionState).crossTab?.exclusive(async () => {
       waited = done;
     });
 
@@ -600,7 +623,7 @@ describe('withCrossTabSync', () => {
   it('is off on the server and cannot be combined with memory storage', () => {
     const app = openApp(origin.openTab(), server, { platform: 'server' });
     apps.push(app);
-    expect(app.auth.ɵ.sync()).toBeNull();
+    expect(app.injector.get(SessionState).crossTab).toBeNull();
     expect(() => provideJot({ loginUrl: '/login' }, withStorage('memory'), withCrossTabSync())).toThrow(/memory/);
   });
 });

@@ -39,25 +39,21 @@
 import { DOCUMENT } from '@angular/common';
 import { DestroyRef, NgZone, inject } from '@angular/core';
 
-import { warnOnce } from './errors';
-import { JotFeatureKind, type JotFeature } from './provide-jot';
-import { badRecordField, type JotRecord } from './storage';
-import { JOT_CROSS_TAB, type JotCrossTab, type JotHost } from './tokens';
-
-/** The BroadcastChannel and the IndexedDB database. */
-const NAME = 'ngx-jot';
-const LOCK = 'ngx-jot-refresh';
-const DB_STORE = 'sync';
-const DB_KEY = 'record';
-/** localStorage keys: messages without BroadcastChannel, the entry without IndexedDB, the lease without Web Locks. */
-const MESSAGE_KEY = 'ngx-jot-sync';
-const SHARED_KEY = 'ngx-jot-shared';
-const LEASE_KEY = 'ngx-jot-lease';
-const LEASE_MS = 10_000;
-const LEASE_SETTLE_MS = 40;
-const LEASE_RETRY_MS = 60;
-/** A store that neither answers nor fails (a blocked database) must not keep the lock forever. */
-const IO_TIMEOUT_MS = 5_000;
+import { JotWarnings } from './errors';
+import { JotFeatureKind, makeJotFeature, type JotFeature } from './feature';
+import { JOT_CROSS_TAB, type JotCrossTab, type JotHost } from './feature-contracts';
+import { leaseLock, webLock } from './refresh-lock';
+import {
+  type SharedEntry,
+  indexedDbStore,
+  localStorageStore,
+  newer,
+  newest,
+  pairOf,
+  readSharedEntry,
+} from './shared-record-store';
+import type { JotRecord } from './storage';
+import { broadcastChannel, storageEventChannel, type TabMessage } from './tab-channel';
 
 /**
  * Shares login, logout and refreshed tokens between the tabs of an origin, and lets one tab at a
@@ -70,45 +66,11 @@ const IO_TIMEOUT_MS = 5_000;
  * ```
  */
 export function withCrossTabSync(): JotFeature<JotFeatureKind.CrossTabSync> {
-  return {
-    ɵkind: JotFeatureKind.CrossTabSync,
-    ɵproviders: [{ provide: JOT_CROSS_TAB, useValue: createCrossTab }],
-  };
+  return makeJotFeature(JotFeatureKind.CrossTabSync, [{ provide: JOT_CROSS_TAB, useValue: createCrossTab }]);
 }
 
-/** A pair as it travels between tabs. */
-interface Pair {
-  accessToken: string;
-  refreshToken: string | null;
-  skew?: number;
-  /** Kept in local storage ("remember me"): the tab that refreshes next writes it there too. */
-  remember?: boolean;
-}
-
-/** A state of the origin's session (`record: null` is logged out), ordered by (version, by). */
-interface Entry {
-  version: number;
-  by: string;
-  record: Pair | null;
-}
-
-type Message = ({ type: 'state' } & Entry) | { type: 'hello'; by: string };
-
-/**
- * Where the shared entry lives (IndexedDB, or localStorage without it): runs `body` with the
- * stored entry, atomically with the `put` it may make, and resolves with what `body` returned
- * once that is committed.
- */
-type Store = <T>(body: (current: Entry | null, put: (entry: Entry) => void) => T, readonly?: boolean) => Promise<T>;
-
-/**
- * Runs `fn` holding the origin-wide refresh lock. `fn` never rejects, and neither does the mutex
- * before `fn` ran (refused Web Locks fall back to the lease, which cannot fail).
- */
-type Mutex = <T>(fn: () => Promise<T>) => Promise<T>;
-
-/** Sends a message (may throw), and stops listening. */
-type Wire = [send: (message: Message) => void, close: () => void];
+/** A store that neither answers nor fails (a blocked database) must not keep the lock forever. */
+const IO_TIMEOUT_MS = 5_000;
 
 const noop = () => undefined;
 
@@ -126,18 +88,18 @@ export function createCrossTab(host: JotHost): JotCrossTab {
   const idb = probe(() => win.indexedDB);
   const locks = probe(() => win.navigator.locks);
   const Channel = probe(() => win.BroadcastChannel);
-  const backup = localStore(win);
-  const [store, closeStore] = idb ? idbStore(idb, backup) : [backup, noop];
-  const lease = leaseMutex(win, id, () => !destroyed);
-  const mutex = locks ? webLockMutex(locks, lease) : lease;
-  let warned: Set<string> | undefined;
+  const backup = localStorageStore(win);
+  const [store, closeStore] = idb ? indexedDbStore(idb, backup) : [backup, noop];
+  const lease = leaseLock(win, id, () => !destroyed);
+  const lock = locks ? webLock(locks, lease) : lease;
+  const warnings = inject(JotWarnings);
 
   /** Highest version seen: the next state this tab makes is ordered after it. */
   let clock = 0;
   /** The state this tab holds, with its place in the origin's order; version 0 = unknown (a restored pair, before it is confirmed). */
-  let known: Entry = { version: 0, by: '', record: null };
+  let known: SharedEntry = { version: 0, by: '', record: null };
   /** A state received while this tab waits for or holds the lock; taken into account under it. */
-  let deferred: Entry | null = null;
+  let deferred: SharedEntry | null = null;
   /** exclusive() calls waiting for the lock or holding it. */
   let busy = 0;
   /**
@@ -151,12 +113,12 @@ export function createCrossTab(host: JotHost): JotCrossTab {
   let destroyed = false;
 
   /** A state this tab makes, ordered after every state seen. */
-  const own = (record: JotRecord | null): Entry => ({
+  const own = (record: JotRecord | null): SharedEntry => ({
     version: (clock = Math.max(clock + 1, Date.now())),
     by: id,
     record: record && pairOf(record),
   });
-  const learn = (entry: Entry) => (clock = Math.max(clock, entry.version));
+  const learn = (entry: SharedEntry) => (clock = Math.max(clock, entry.version));
   /** The record this tab holds now. */
   const held = () => host.record();
   const track = (write: Promise<unknown>) => {
@@ -179,7 +141,7 @@ export function createCrossTab(host: JotHost): JotCrossTab {
    * Stores `entry` unless a newer entry is there already. With `since`, only if no other tab
    * stored a state newer than `since`, and resolves with that state instead.
    */
-  const write = (entry: Entry, since?: Entry) =>
+  const write = (entry: SharedEntry, since?: SharedEntry) =>
     outside(() =>
       store((current, put) => {
         // Another tab's state stored after `since`: it wins over an entry based on `since`.
@@ -189,19 +151,19 @@ export function createCrossTab(host: JotHost): JotCrossTab {
       }),
     );
   const flushed = () => bounded(writes, null);
-  const [send, closeWire] = outside(() => (Channel ? channelWire(Channel, receive) : storageWire(win, receive)));
-  const post = (message: Message) => {
+  const channel = outside(() => (Channel ? broadcastChannel(Channel, receive) : storageEventChannel(win, receive)));
+  const post = (message: TabMessage) => {
     try {
-      send(message);
+      channel.send(message);
     } catch {
       // Closed while the app is torn down, or no storage: no messages.
     }
   };
-  const announce = (entry: Entry) => post({ type: 'state', ...entry });
+  const announce = (entry: SharedEntry) => post({ type: 'state', ...entry });
 
   inject(DestroyRef).onDestroy(() => {
     destroyed = true;
-    closeWire();
+    channel.close();
     cut();
     closeStore();
   });
@@ -226,7 +188,7 @@ export function createCrossTab(host: JotHost): JotCrossTab {
       if (typeof by === 'string' && known.version > 0 && holds(known)) announce(known);
       return;
     }
-    const message = type === 'state' ? asEntry(data) : null;
+    const message = type === 'state' ? readSharedEntry(data) : null;
     if (!message) return;
     learn(message);
     // Stale, or a state this tab already holds.
@@ -238,7 +200,7 @@ export function createCrossTab(host: JotHost): JotCrossTab {
   }
 
   /** This tab holds the pair of `entry` (or, for a logged-out entry, none). */
-  function holds(entry: Entry): boolean {
+  function holds(entry: SharedEntry): boolean {
     const mine = held();
     const pair = entry.record;
     // The refresh token counts: consecutive access tokens can be byte-identical.
@@ -251,19 +213,26 @@ export function createCrossTab(host: JotHost): JotCrossTab {
    * Takes a newer state of another tab, without broadcasting it again. `locked`: found by this
    * tab's lock holder, whose work goes on (it decides itself).
    */
-  function apply(entry: Entry, locked?: boolean): void {
+  function apply(entry: SharedEntry, { locked = false } = {}): void {
     const pair = entry.record;
-    known = entry;
     if (!pair) {
+      known = entry;
       if (held()) {
         if (!locked) cut();
         zone.run(() => host.end('other-tab', { broadcast: false }));
       }
-    } else if (!holds(entry)) {
-      const adopted = zone.run(() => host.adopt({ ...pair }, { fresh: false, from: 'other-tab' }));
-      if (typeof adopted === 'string' && (typeof ngDevMode === 'undefined' || ngDevMode))
-        warnOnce((warned ??= new Set()), `another tab shared an unusable token (${adopted}); it is ignored here.`);
+      return;
     }
+    if (!holds(entry)) {
+      const adopted = zone.run(() => host.adopt({ ...pair }, { fresh: false, from: 'other-tab' }));
+      if (typeof adopted === 'string') {
+        // Not taken, so not this tab's place in the order either: a genuine state ordered
+        // before this one (from a tab that never saw it) must still be taken.
+        if (ngDevMode) warnings.once(`another tab shared an unusable token (${adopted}); it is ignored here.`);
+        return;
+      }
+    }
+    known = entry;
   }
 
   /**
@@ -271,7 +240,7 @@ export function createCrossTab(host: JotHost): JotCrossTab {
    * newer logout ends the session here; a newer entry of the pair held here is its place in the
    * order. Returns a newer entry holding another pair, for the caller to decide.
    */
-  function look(best: Entry | null, locked?: boolean): Entry | undefined {
+  function look(best: SharedEntry | null, { locked = false } = {}): SharedEntry | undefined {
     if (!best) {
       // Nothing stored yet: the pair held here, not yet placed in the origin's order, becomes
       // the shared one.
@@ -281,13 +250,13 @@ export function createCrossTab(host: JotHost): JotCrossTab {
       learn(best);
       if (newer(best, known)) {
         if (best.record && !holds(best)) return best;
-        apply(best, locked);
+        apply(best, { locked });
       }
     }
     return undefined;
   }
 
-  function publish(record: JotRecord | null, refreshed = false): void {
+  function publish(record: JotRecord | null, { refreshed = false } = {}): void {
     if (destroyed) return;
     // Under the lock only this tab refreshes, so a state that arrived meanwhile is another tab's
     // login or setTokens, made after this refresh began: it wins. The refreshed pair is not
@@ -321,7 +290,7 @@ export function createCrossTab(host: JotHost): JotCrossTab {
     }
     busy++;
     return outside(() =>
-      mutex(async () => {
+      lock(async () => {
         const pending: Promise<unknown>[] = (work = []);
         const ended = new Promise<void>(
           (resolve) =>
@@ -362,7 +331,7 @@ export function createCrossTab(host: JotHost): JotCrossTab {
     await flushed();
     const best = newest(await read(), deferred);
     deferred = null;
-    const candidate = look(best, true);
+    const candidate = look(best, { locked: true });
     const base = held()?.version ?? 0;
     try {
       return await zone.run(() => fn(best?.record ? { ...best.record, version: candidate ? base + 1 : base } : null));
@@ -372,42 +341,6 @@ export function createCrossTab(host: JotHost): JotCrossTab {
   }
 
   return { publish, exclusive };
-}
-
-// ---- ordering ----
-
-function newer(a: Entry, b: Entry): boolean {
-  return a.version > b.version || (a.version === b.version && a.by > b.by);
-}
-
-function newest(a: Entry | null, b: Entry | null): Entry | null {
-  return !a || (b && newer(b, a)) ? b : a;
-}
-
-/** Only what travels, well-typed: for this tab's record and for what another tab sent alike. */
-function pairOf(record: JotRecord): Pair {
-  const { accessToken, refreshToken, skew, remember } = record;
-  return {
-    accessToken,
-    refreshToken: typeof refreshToken === 'string' ? refreshToken : null,
-    skew: typeof skew === 'number' ? skew : undefined,
-    remember: typeof remember === 'boolean' ? remember : undefined,
-  };
-}
-
-function asEntry(value: unknown): Entry | null {
-  const { version, by, record } = Object(value) as {
-    version?: unknown;
-    by?: unknown;
-    record?: { accessToken?: unknown } | null;
-  };
-  // A safe integer: past 2 ** 53, `clock + 1 === clock` and the order of every tab would stop.
-  return Number.isSafeInteger(version) &&
-    typeof by === 'string' &&
-    // A record with any badly typed field is ignored whole, like a malformed token.
-    (record === null || (typeof record?.accessToken === 'string' && !badRecordField(record)))
-    ? { version: version as number, by, record: record && pairOf(record as JotRecord) }
-    : null;
 }
 
 // ---- platform ----
@@ -425,177 +358,4 @@ function randomId(win: Window): string {
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- randomUUID exists only in secure contexts (and crypto not everywhere); the DOM typings omit that.
   const uuid = probe(() => win.crypto?.randomUUID?.());
   return uuid ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** The JSON value under `key` in localStorage, or null; throws when storage or JSON does. */
-function load(win: Window, key: string): unknown {
-  return JSON.parse(win.localStorage.getItem(key) ?? 'null');
-}
-
-function save(win: Window, key: string, value: unknown): void {
-  win.localStorage.setItem(key, JSON.stringify(value));
-}
-
-/** The entry in IndexedDB; a connection or transaction that fails hands over to `backup` for good. */
-function idbStore(idb: IDBFactory, backup: Store): [Store, close: () => void] {
-  let db: Promise<IDBDatabase> | null = null;
-  let broken = false;
-  let closed = false;
-  const open = () =>
-    (db ??= new Promise<IDBDatabase>((resolve, reject) => {
-      if (closed) throw Error('closed');
-      const request = idb.open(NAME, 1);
-      request.onupgradeneeded = () => request.result.createObjectStore(DB_STORE);
-      request.onsuccess = () => {
-        const conn = request.result;
-        // A future version of this library upgrading the database: let it.
-        conn.onversionchange = () => {
-          conn.close();
-          db = null;
-        };
-        resolve(conn);
-      };
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- in an error event, `error` is the DOMException (typed nullable).
-      request.onerror = () => reject(request.error);
-    }));
-  const io: Store = (body, readonly) =>
-    broken
-      ? backup(body)
-      : open()
-          .then(
-            (conn) =>
-              new Promise<ReturnType<typeof body>>((resolve, reject) => {
-                // Read and write in one transaction: a newer entry another tab committed stays.
-                const tx = conn.transaction(DB_STORE, readonly ? 'readonly' : 'readwrite');
-                const os = tx.objectStore(DB_STORE);
-                const get = os.get(DB_KEY);
-                let value: ReturnType<typeof body>;
-                get.onsuccess = () => (value = body(asEntry(get.result), (entry) => os.put(entry, DB_KEY)));
-                tx.oncomplete = () => resolve(value);
-                // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the transaction's DOMException (null on an explicit abort, which this code never makes).
-                tx.onerror = tx.onabort = () => reject(tx.error);
-              }),
-          )
-          .catch(() => {
-            broken = true;
-            return backup(body);
-          });
-  return [
-    io,
-    () => {
-      closed = true;
-      void db?.then((conn) => conn.close(), noop);
-      db = null;
-    },
-  ];
-}
-
-/** The entry in localStorage (no IndexedDB): whole, under one key. */
-function localStore(win: Window): Store {
-  // async, though nothing is awaited: a throw (bad JSON, storage refused) becomes a rejection the caller handles.
-  // eslint-disable-next-line @typescript-eslint/require-await -- see above.
-  return async (body) => body(asEntry(load(win, SHARED_KEY)), (entry) => save(win, SHARED_KEY, entry));
-}
-
-function webLockMutex(locks: LockManager, fallback: Mutex): Mutex {
-  return <T>(fn: () => Promise<T>) => {
-    let entered = false;
-    // The lock is held until the callback's promise settles; request() resolves with its value.
-    // Locks refused, at once or later (e.g. a sandboxed frame): the lease instead.
-    return new Promise<T>((resolve) =>
-      resolve(
-        locks.request(LOCK, () => {
-          entered = true;
-          return fn();
-        }) as Promise<unknown> as Promise<T>,
-      ),
-    ).catch((error: unknown): Promise<T> => (entered ? Promise.reject(error) : fallback(fn)));
-  };
-}
-
-/** A lease in localStorage: claimed, re-read after a pause (the last writer wins), renewed while held. */
-function leaseMutex(win: Window, id: string, alive: () => boolean): Mutex {
-  const read = () => {
-    try {
-      const lease = Object(load(win, LEASE_KEY)) as { owner?: unknown; until?: unknown };
-      if (typeof lease.owner === 'string' && typeof lease.until === 'number')
-        return lease as { owner: string; until: number };
-    } catch {
-      // Unreadable: as if there were none.
-    }
-    return null;
-  };
-  const mine = () => read()?.owner === id;
-  const claim = () => save(win, LEASE_KEY, { owner: id, until: Date.now() + LEASE_MS });
-  /** One hold at a time within this tab too: the lease names the tab, not the call. */
-  let chain: Promise<unknown> = Promise.resolve();
-  return <T>(fn: () => Promise<T>) => {
-    const run = chain.then(() => hold(fn));
-    chain = run.catch(noop);
-    return run;
-  };
-  async function hold<T>(fn: () => Promise<T>): Promise<T> {
-    for (;;) {
-      // A closed app stops polling; its work (the refresher's, already cancelled) just runs out.
-      if (!alive()) return fn();
-      const lease = read();
-      if (!lease || lease.owner === id || lease.until <= Date.now()) {
-        try {
-          claim();
-        } catch {
-          // No storage to coordinate through: this tab goes alone.
-          return fn();
-        }
-        await sleep(LEASE_SETTLE_MS);
-        if (mine()) break;
-      }
-      await sleep(LEASE_RETRY_MS + Math.random() * LEASE_RETRY_MS);
-    }
-    const renew = setInterval(() => {
-      try {
-        if (mine()) claim();
-      } catch {
-        // The lease lapses; the work goes on.
-      }
-    }, LEASE_MS / 3);
-    try {
-      return await fn();
-    } finally {
-      clearInterval(renew);
-      try {
-        if (mine()) win.localStorage.removeItem(LEASE_KEY);
-      } catch {
-        // It expires on its own.
-      }
-    }
-  }
-}
-
-function channelWire(Channel: typeof BroadcastChannel, receive: (data: unknown) => void): Wire {
-  const channel = new Channel(NAME);
-  channel.onmessage = (event: MessageEvent) => receive(event.data);
-  return [(message) => channel.postMessage(message), () => channel.close()];
-}
-
-/** Without BroadcastChannel: `storage` events of one key, which fire in the other tabs only. */
-function storageWire(win: Window, receive: (data: unknown) => void): Wire {
-  const listener = (event: StorageEvent) => {
-    if (event.key !== MESSAGE_KEY || !event.newValue) return;
-    try {
-      receive(JSON.parse(event.newValue));
-    } catch {
-      // Not ours.
-    }
-  };
-  win.addEventListener('storage', listener);
-  let sent = 0;
-  return [
-    // The counter makes each message a change, so the event fires even for a repeat.
-    (message) => save(win, MESSAGE_KEY, { ...message, n: `${Date.now()}-${sent++}` }),
-    () => win.removeEventListener('storage', listener),
-  ];
 }

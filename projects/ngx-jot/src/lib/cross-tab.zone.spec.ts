@@ -1,5 +1,6 @@
 import { NgZone } from '@angular/core';
 
+import { SessionState } from './session-state';
 import { FakeOrigin, type FakeTabOptions } from '../../testing-private/fake-browser';
 import { FakeJotServer } from '../../testing-private/fake-jot-server';
 import { type TabApp, openApp } from '../../testing-private/fake-tab-app';
@@ -43,8 +44,8 @@ describe('withCrossTabSync under zone.js', () => {
     await wait(500);
     expect(server.callsTo('/refresh')).toHaveLength(1);
     expect(server.reuse).toBe(0);
-    expect(b.auth.ɵ.record()?.refreshToken).toBe(server.liveRefreshToken());
-    expect(a.auth.ɵ.record()?.refreshToken).toBe(server.liveRefreshToken());
+    expect(b.injector.get(SessionState).record()?.refreshToken).toBe(server.liveRefreshToken());
+    expect(a.injector.get(SessionState).record()?.refreshToken).toBe(server.liveRefreshToken());
     for (const zone of [zoneA, zoneB]) {
       expect(zone.hasPendingMacrotasks).toBe(false);
       expect(zone.isStable).toBe(true);

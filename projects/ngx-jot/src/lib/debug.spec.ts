@@ -7,7 +7,8 @@ import { JOT_SKIP } from './context';
 import { withJotDebug } from './debug';
 import { JotAuth } from './jot-auth';
 import { jotInterceptor } from './jot-interceptor';
-import { provideJot, withStorage } from './provide-jot';
+import { provideJot } from './provide-jot';
+import { withStorage } from './storage';
 
 describe('withJotDebug', () => {
   it('logs per request whether the token was attached, and why not', () => {

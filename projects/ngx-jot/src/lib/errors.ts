@@ -1,3 +1,5 @@
+import { Injectable } from '@angular/core';
+
 /**
  * What went wrong, as a stable string a caller can switch on (production messages are empty).
  *
@@ -51,15 +53,19 @@ export class JotError extends Error {
   }
 }
 
-/** Dev-mode check that survives builds without Angular's global (`ngDevMode` undefined = dev). */
-export function isDevMode(): boolean {
-  return typeof ngDevMode === 'undefined' || !!ngDevMode;
-}
+/**
+ * The dev-mode warnings of one application, each given once. Every warning is written in a
+ * `if (ngDevMode)` branch, so production builds drop the calls (the one dev-mode test of this
+ * library is `ngDevMode`, as in Angular's own code: @angular/core defines it when it loads).
+ */
+@Injectable({ providedIn: 'root' })
+export class JotWarnings {
+  readonly #given = new Set<string>();
 
-/** Warns in dev mode only, and once per distinct message per `seen` set (kept by the caller's injector). */
-export function warnOnce(seen: Set<string>, message: string): void {
-  if (isDevMode() && !seen.has(message)) {
-    seen.add(message);
+  /** Warns once per distinct message. */
+  once(message: string): void {
+    if (this.#given.has(message)) return;
+    this.#given.add(message);
     console.warn(`ngx-jot: ${message}`);
   }
 }

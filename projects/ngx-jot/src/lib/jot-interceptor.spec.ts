@@ -8,7 +8,8 @@ import type { JotConfig } from './config';
 import { JOT_SKIP } from './context';
 import { JotAuth } from './jot-auth';
 import { jotInterceptor } from './jot-interceptor';
-import { provideJot, withStorage } from './provide-jot';
+import { provideJot } from './provide-jot';
+import { withStorage } from './storage';
 
 const ALLOWED = ['https://api.example.com', 'http://localhost:3000'];
 const PATTERN = /^https:\/\/[a-z]+\.cdn\.example\.org$/;

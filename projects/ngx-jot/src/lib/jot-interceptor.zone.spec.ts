@@ -6,7 +6,9 @@ import { fakeJwt } from '../../testing-private/fake-jwt';
 
 import { JotAuth } from './jot-auth';
 import { jotInterceptor } from './jot-interceptor';
-import { provideJot, withRefresh, withStorage } from './provide-jot';
+import { provideJot } from './provide-jot';
+import { withRefresh } from './refresher';
+import { withStorage } from './storage';
 
 // The same library under zone.js: timers must not hold the zone unstable, and the refresh
 // queue must behave as it does zoneless.

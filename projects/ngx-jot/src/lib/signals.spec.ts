@@ -6,7 +6,8 @@ import { fakeJwt } from '../../testing-private/fake-jwt';
 
 import { JotAuth } from './jot-auth';
 import { jotInterceptor } from './jot-interceptor';
-import { provideJot, withStorage } from './provide-jot';
+import { provideJot } from './provide-jot';
+import { withStorage } from './storage';
 
 @Component({
   selector: 'jot-whoami',

@@ -18,10 +18,13 @@ import { Subject, takeUntil } from 'rxjs';
 
 import type { JotConfig } from './config';
 import { JotError } from './errors';
-import { JotAuth, type JotEvent } from './jot-auth';
+import { JotAuth } from './jot-auth';
+import { type JotEvent } from './events';
 import { jotInterceptor } from './jot-interceptor';
-import { provideJot, withRefresh, withStorage } from './provide-jot';
-import type { JotRefreshOptions } from './refresh-queue';
+import { provideJot } from './provide-jot';
+import { withRefresh } from './refresher';
+import { withStorage } from './storage';
+import type { JotRefreshOptions } from './refresher';
 
 const UNAUTHORIZED = { status: 401, statusText: 'Unauthorized' };
 

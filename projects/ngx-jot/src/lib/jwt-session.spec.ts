@@ -1,6 +1,6 @@
 import { fakeJwt } from '../../testing-private/fake-jwt';
 
-import { MAX_SKEW_MS, decodeToken, toSession, type JotSession } from './token';
+import { MAX_SKEW_MS, decodeToken, toSession, type JotSession } from './jwt-session';
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 const jwt = (payload: unknown, header: unknown = { alg: 'HS256' }) => `${b64(header)}.${b64(payload)}.sig`;
