@@ -17,6 +17,7 @@ export { JotFeatureKind } from './lib/feature';
 export type { JotFeature } from './lib/feature';
 export { provideJot } from './lib/provide-jot';
 export { withRefresh } from './lib/refresher';
+export { jotProtectedPaths } from './lib/server-routes';
 export { withJotDebug } from './lib/debug';
 export { withCrossTabSync } from './lib/cross-tab';
 export type { JotRefreshOptions } from './lib/refresher';

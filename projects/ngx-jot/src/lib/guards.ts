@@ -155,9 +155,20 @@ function protecting(predicate: ((claims: JwtPayload) => boolean) | null): JotGua
   const guard: JotGuardFn = (...args: GuardArgs) => {
     const state = inject(SessionState);
     const router = inject(Router);
-    // The server knows no browser session: it renders neither the page nor a redirect, and the
-    // browser decides after hydration.
-    if (isPlatformServer(inject(PLATFORM_ID)) && state.config.ssr === 'defer') return false;
+    // The server knows no browser session: it renders neither the page nor a redirect. For
+    // @angular/ssr that `false` is a failed navigation (404, or a failed prerender): the route
+    // belongs in the browser, which `ng add` sets up with jotProtectedPaths().
+    if (isPlatformServer(inject(PLATFORM_ID)) && state.config.ssr === 'defer') {
+      if (ngDevMode) {
+        state.warnings.once(
+          `a route behind jotGuard or jotClaimsGuard was rendered on the server, which cannot see the browser's ` +
+            `session, so the server's navigation fails (@angular/ssr answers 404; prerendering fails the build). ` +
+            `Render it in the browser: first in app.routes.server.ts, add ` +
+            `...jotProtectedPaths(routes).map((path): ServerRoute => ({ path, renderMode: RenderMode.Client })).`,
+        );
+      }
+      return false;
+    }
     return whenJudged(state, (session) => {
       if (!session) {
         const [, routerState] = args;
