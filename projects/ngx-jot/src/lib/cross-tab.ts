@@ -39,9 +39,9 @@
 import { DOCUMENT } from '@angular/common';
 import { DestroyRef, NgZone, inject } from '@angular/core';
 
-import { JotWarnings } from './errors';
+import { warnOnce } from './errors';
 import { JotFeatureKind, makeJotFeature, type JotFeature } from './feature';
-import { JOT_CROSS_TAB, type JotCrossTab, type JotHost } from './feature-contracts';
+import { JOT_CROSS_TAB, type JotCrossTab, type JotHost, type JotLockedRefresh } from './feature-contracts';
 import { leaseLock, webLock } from './refresh-lock';
 import {
   type SharedEntry,
@@ -78,7 +78,7 @@ const noop = () => undefined;
 export function createCrossTab(host: JotHost): JotCrossTab {
   const win = inject(DOCUMENT, { optional: true })?.defaultView;
   const zone = inject(NgZone);
-  if (!win) return { publish: noop, exclusive: (fn) => fn(null) };
+  if (!win) return { publish: noop, refreshUnderLock: (refresh) => refresh.call(), exclusive: (fn) => fn(null) };
 
   // Storage, locks, timers and messages are not work of the app: they run outside Angular's
   // zone, so waiting for another tab never holds a zone.js app unstable. What they change comes
@@ -92,7 +92,6 @@ export function createCrossTab(host: JotHost): JotCrossTab {
   const [store, closeStore] = idb ? indexedDbStore(idb, backup) : [backup, noop];
   const lease = leaseLock(win, id, () => !destroyed);
   const lock = locks ? webLock(locks, lease) : lease;
-  const warnings = inject(JotWarnings);
 
   /** Highest version seen: the next state this tab makes is ordered after it. */
   let clock = 0;
@@ -228,7 +227,7 @@ export function createCrossTab(host: JotHost): JotCrossTab {
       if (typeof adopted === 'string') {
         // Not taken, so not this tab's place in the order either: a genuine state ordered
         // before this one (from a tab that never saw it) must still be taken.
-        if (ngDevMode) warnings.once(`another tab shared an unusable token (${adopted}); it is ignored here.`);
+        if (ngDevMode) warnOnce(host.config, `another tab shared an unusable token (${adopted}); it is ignored here.`);
         return;
       }
     }
@@ -340,7 +339,34 @@ export function createCrossTab(host: JotHost): JotCrossTab {
     }
   }
 
-  return { publish, exclusive };
+  /** Takes the newer pair another tab stored, or runs the refresh call; see JotCrossTab.refreshUnderLock. */
+  function refreshUnderLock(refresh: JotLockedRefresh): Promise<void> {
+    return exclusive(async (shared) => {
+      if (!refresh.wanted() || takeNewer(shared, refresh)) return;
+      await refresh.call();
+    });
+  }
+
+  /** Under the lock: the shared pair, taken when it is newer than the one held and usable. True when taken. */
+  function takeNewer(shared: JotRecord | null, refresh: JotLockedRefresh): boolean {
+    const held = host.record();
+    if (!shared || !held || !isNewer(shared, held)) return false;
+    const before = host.session();
+    const taken = host.adopt(shared, { fresh: false, from: 'other-tab' });
+    if (typeof taken === 'string' || Date.now() >= taken.staleAt) return false;
+    refresh.took(before, taken);
+    return true;
+  }
+
+  return { publish, refreshUnderLock, exclusive };
+}
+
+/** A shared record is another tab's newer session: a higher version and another token pair. */
+export function isNewer(shared: JotRecord, held: JotRecord): boolean {
+  return (
+    (shared.version ?? 0) > (held.version ?? 0) &&
+    (shared.refreshToken !== held.refreshToken || shared.accessToken !== held.accessToken)
+  );
 }
 
 // ---- platform ----

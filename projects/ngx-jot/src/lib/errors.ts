@@ -1,5 +1,3 @@
-import { Injectable } from '@angular/core';
-
 /**
  * What went wrong, as a stable string a caller can switch on (production messages are empty).
  *
@@ -53,21 +51,20 @@ export class JotError extends Error {
   }
 }
 
-/**
- * The dev-mode warnings of one application, each given once. Every warning is written in a
- * `if (ngDevMode)` branch, so production builds drop the calls (the one dev-mode test of this
- * library is `ngDevMode`, as in Angular's own code: @angular/core defines it when it loads).
- */
-@Injectable({ providedIn: 'root' })
-export class JotWarnings {
-  readonly #given = new Set<string>();
+/** Dev-mode warnings already given, per application (keyed by its `JOT_CONFIG`): each is given once. */
+const givenWarnings = new WeakMap<object, Set<string>>();
 
-  /** Warns once per distinct message. */
-  once(message: string): void {
-    if (this.#given.has(message)) return;
-    this.#given.add(message);
-    console.warn(`ngx-jot: ${message}`);
-  }
+/**
+ * Warns once per distinct message per application. Every call sits in an `if (ngDevMode)` branch,
+ * so production builds drop the calls and this function. (`ngDevMode` is the one dev-mode test of
+ * this library, as in Angular's own code: @angular/core defines it when it loads.)
+ */
+export function warnOnce(application: object, message: string): void {
+  let given = givenWarnings.get(application);
+  if (!given) givenWarnings.set(application, (given = new Set()));
+  if (given.has(message)) return;
+  given.add(message);
+  console.warn(`ngx-jot: ${message}`);
 }
 
 export function configError(message: string): JotError {

@@ -82,10 +82,25 @@ export interface JotRefresher {
 /** Makes the refresh engine for the session; provided by `withRefresh()`. */
 export const JOT_REFRESHER = new InjectionToken<(host: JotHost) => JotRefresher>(ngDevMode ? 'JOT_REFRESHER' : '');
 
+/** A refresh as the refresher hands it to the cross-tab sync, to run under the origin's lock. */
+export interface JotLockedRefresh {
+  /** Still wanted: no logout, login or setTokens since it began (else nothing is taken or called). */
+  wanted(): boolean;
+  /** Another tab stored a newer pair, now taken here instead of a call (`before`: the session it replaced). */
+  took(before: JotSession | null, taken: JotSession): void;
+  /** The refresh call (or, after a failed one, giving up); the lock is held until it settles. */
+  call(): Promise<void>;
+}
+
 /** Cross-tab sync, made by `withCrossTabSync()` for the session (browser only). */
 export interface JotCrossTab {
   /** Tells the other tabs of a change this tab made; `refreshed`: by this tab's refresh call. */
   publish(record: JotRecord | null, options?: { refreshed?: boolean }): void;
+  /**
+   * Under the origin-wide refresh lock: takes the newer pair another tab stored (it refreshed, or
+   * logged in), rather than spend a refresh token it may have rotated; else runs `refresh.call()`.
+   */
+  refreshUnderLock(refresh: JotLockedRefresh): Promise<void>;
   /** Runs `fn` while holding the origin-wide refresh lock; `fn` gets the shared record, read under it. */
   exclusive<T>(fn: (shared: JotRecord | null) => Promise<T>): Promise<T>;
 }

@@ -21,7 +21,7 @@ import type { JwtPayload } from 'jwt-decode';
 import { type Observable, catchError, defaultIfEmpty, from, isObservable, map, switchMap } from 'rxjs';
 
 import { JOT_CONFIG } from './config';
-import { configError } from './errors';
+import { configError, warnOnce } from './errors';
 import type { JotSession } from './jwt-session';
 import { isProtecting, markProtecting } from './protected-routes';
 import { SessionState } from './session-state';
@@ -160,7 +160,8 @@ function protecting(predicate: ((claims: JwtPayload) => boolean) | null): JotGua
     // belongs in the browser, which `ng add` sets up with jotProtectedPaths().
     if (isPlatformServer(inject(PLATFORM_ID)) && state.config.ssr === 'defer') {
       if (ngDevMode) {
-        state.warnings.once(
+        warnOnce(
+          state.config,
           `a route behind jotGuard or jotClaimsGuard was rendered on the server, which cannot see the browser's ` +
             `session, so the server's navigation fails (@angular/ssr answers 404; prerendering fails the build). ` +
             `Render it in the browser: first in app.routes.server.ts, add ` +
@@ -194,7 +195,7 @@ function protecting(predicate: ((claims: JwtPayload) => boolean) | null): JotGua
         passes = predicate(session.claims) === true;
       } catch (e) {
         // A predicate that throws (a claim of an unexpected shape) denies rather than lets through.
-        if (ngDevMode) state.warnings.once(`a jotClaimsGuard predicate threw (${String(e)}); access was denied.`);
+        if (ngDevMode) warnOnce(state.config, `a jotClaimsGuard predicate threw (${String(e)}); access was denied.`);
       }
       // No returnUrl: a guest guard on that route would send the user straight back here. The
       // state tells a guest guard there (forbiddenRoute defaults to loginRoute) to let them in.

@@ -5,7 +5,7 @@ import { type Observable, defer, map, throwError } from 'rxjs';
 
 import type { JotLogoutReason, JotTokens } from './config';
 import { skipJotContext } from './context';
-import { JotError, configError } from './errors';
+import { JotError, configError, warnOnce } from './errors';
 import type { JotEvent } from './events';
 import { toSession } from './jwt-session';
 import { refreshRequestBody } from './refresh-body';
@@ -131,7 +131,7 @@ export class JotAuth<TClaims = JwtPayload> {
     const result = toSession(tokens, state.timing(), { fresh: false });
     if ('problem' in result) {
       if (ngDevMode)
-        state.warnings.once(`setTokens() got a malformed token (${result.problem}); the session is ended instead.`);
+        warnOnce(state.config, `setTokens() got a malformed token (${result.problem}); the session is ended instead.`);
       state.end('user');
       return;
     }

@@ -33,36 +33,10 @@ const JOT_PROVIDED = new InjectionToken<true>(ngDevMode ? 'JOT_PROVIDED' : '');
  */
 export function provideJot(config: JotConfig, ...features: JotFeature[]): EnvironmentProviders {
   const resolved = resolveConfig(config);
-  // A feature not called (`withRefresh` for `withRefresh()`) or a conditional `undefined`: runtime check for JavaScript callers and `any`; the type cannot promise it.
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above.
-  const kinds = features.map((f) => f?.ɵkind);
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above.
-  if (kinds.some((k) => k === undefined)) {
-    throw configError(
-      ngDevMode
-        ? `provideJot() features must be made by withRefresh(), withStorage(), withCrossTabSync() or withJotDebug().`
-        : '',
-    );
-  }
-  for (const kind of [JotFeatureKind.Refresh, JotFeatureKind.Storage, JotFeatureKind.CrossTabSync]) {
-    if (kinds.filter((k) => k === kind).length > 1) {
-      throw configError(
-        ngDevMode ? `provideJot() got the same feature twice (${JotFeatureKind[kind]}); pass each withX() once.` : '',
-      );
-    }
-  }
-  const storage = features.find((f) => f.ɵkind === JotFeatureKind.Storage)?.ɵstorage ?? 'session';
-  if (storage === 'memory' && kinds.includes(JotFeatureKind.CrossTabSync)) {
-    throw configError(
-      ngDevMode
-        ? `withStorage('memory') cannot be combined with withCrossTabSync(): memory is private to one tab. ` +
-            `Use withStorage('session') or withStorage('local'), or drop withCrossTabSync().`
-        : '',
-    );
-  }
+  // Development builds say what is wrong with the features; production builds drop the checks.
+  if (ngDevMode) checkFeatures(features);
   return makeEnvironmentProviders([
     { provide: JOT_CONFIG, useValue: resolved },
-    { provide: JOT_PROVIDED, useValue: true },
     { provide: JOT_STORE_CHOICE, useValue: 'session' },
     { provide: JOT_STORAGE, useFactory: createStorage },
     // Here, not only in root: each injector that calls provideJot() has its own session.
@@ -70,18 +44,51 @@ export function provideJot(config: JotConfig, ...features: JotFeature[]): Enviro
     SessionState,
     JotAuth,
     features.map((f) => f.ɵproviders),
+    // Restores the session (awaiting an async store) before the first navigation.
+    provideAppInitializer(() => inject(SessionState).restoring ?? undefined),
+    ngDevMode ? devChecks() : [],
+  ]);
+}
+
+/**
+ * Development only: the features are made by `withX()`, each given once, and none contradicts
+ * another (memory storage is private to one tab, so it cannot be shared with the others).
+ */
+function checkFeatures(features: JotFeature[]): void {
+  // A feature not called (`withRefresh` for `withRefresh()`) or a conditional `undefined`: runtime check for JavaScript callers and `any`; the type cannot promise it.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above.
+  const kinds = features.map((f) => f?.ɵkind);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above.
+  if (kinds.some((k) => k === undefined)) {
+    throw configError(
+      `provideJot() features must be made by withRefresh(), withStorage(), withCrossTabSync() or withJotDebug().`,
+    );
+  }
+  for (const kind of [JotFeatureKind.Refresh, JotFeatureKind.Storage, JotFeatureKind.CrossTabSync]) {
+    if (kinds.filter((k) => k === kind).length > 1) {
+      throw configError(`provideJot() got the same feature twice (${JotFeatureKind[kind]}); pass each withX() once.`);
+    }
+  }
+  const storage = features.find((f) => f.ɵkind === JotFeatureKind.Storage)?.ɵstorage ?? 'session';
+  if (storage === 'memory' && kinds.includes(JotFeatureKind.CrossTabSync)) {
+    throw configError(
+      `withStorage('memory') cannot be combined with withCrossTabSync(): memory is private to one tab. ` +
+        `Use withStorage('session') or withStorage('local'), or drop withCrossTabSync().`,
+    );
+  }
+}
+
+/** Development only: provideJot() once per injector tree, and a loginRoute that jotGuard does not guard (it would loop). */
+function devChecks(): EnvironmentProviders[] {
+  return [
+    makeEnvironmentProviders([{ provide: JOT_PROVIDED, useValue: true }]),
     provideEnvironmentInitializer(() => {
       if (inject(JOT_PROVIDED, { skipSelf: true, optional: true })) {
         throw configError(
-          ngDevMode
-            ? `provideJot() was called twice in one injector tree; call it once, in the application providers.`
-            : '',
+          `provideJot() was called twice in one injector tree; call it once, in the application providers.`,
         );
       }
     }),
-    // Restores the session (awaiting an async store) before the first navigation.
-    provideAppInitializer(() => inject(SessionState).restoring ?? undefined),
-    // Dev only (dropped from production builds): a loginRoute behind jotGuard would loop.
-    ngDevMode ? provideAppInitializer(checkLoginRoute) : [],
-  ]);
+    provideAppInitializer(checkLoginRoute),
+  ];
 }

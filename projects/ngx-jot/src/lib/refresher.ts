@@ -21,11 +21,16 @@ import { JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS } from './config';
 import { skipJotContext } from './context';
 import { JotError, configError, type JotErrorCode } from './errors';
 import { JotFeatureKind, makeJotFeature, type JotFeature } from './feature';
-import { JOT_REFRESHER, type JotHost, type JotRefreshCause, type JotRefresher } from './feature-contracts';
+import {
+  JOT_REFRESHER,
+  type JotHost,
+  type JotLockedRefresh,
+  type JotRefreshCause,
+  type JotRefresher,
+} from './feature-contracts';
 import { isOtherSubject, type JotSession } from './jwt-session';
 import type { JotRefreshSource } from './events';
 import { refreshRequestBody } from './refresh-body';
-import type { JotRecord } from './storage';
 
 /** Options of `withRefresh()`. */
 export interface JotRefreshOptions {
@@ -74,21 +79,23 @@ const MIN_REFRESH_INTERVAL_MS = 1_000;
  * ```
  */
 export function withRefresh(options: JotRefreshOptions): JotFeature<JotFeatureKind.Refresh> {
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for JavaScript callers and `any`; the type cannot promise it.
-  if (!options || typeof options.url !== 'string' || options.url.trim() === '') {
-    throw configError(
-      ngDevMode ? `withRefresh() needs the refresh endpoint, e.g. withRefresh({ url: '/refresh' }).` : '',
-    );
-  }
-  const before = options.refreshBeforeExpirySeconds;
-  if (before !== undefined && (typeof before !== 'number' || !(before >= 0) || !Number.isFinite(before))) {
-    throw configError(
-      ngDevMode ? `refreshBeforeExpirySeconds must be a finite number >= 0; got ${String(before)}.` : '',
-    );
-  }
+  // Development builds say what is wrong; production builds drop the checks.
+  if (ngDevMode) checkRefreshOptions(options);
   return makeJotFeature(JotFeatureKind.Refresh, [
     { provide: JOT_REFRESHER, useValue: (host: JotHost) => new Refresher(host, options) },
   ]);
+}
+
+/** Development only: the refresh endpoint is given, and the margin is a number. */
+function checkRefreshOptions(options: JotRefreshOptions): void {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for JavaScript callers and `any`; the type cannot promise it.
+  if (!options || typeof options.url !== 'string' || options.url.trim() === '') {
+    throw configError(`withRefresh() needs the refresh endpoint, e.g. withRefresh({ url: '/refresh' }).`);
+  }
+  const before = options.refreshBeforeExpirySeconds;
+  if (before !== undefined && (typeof before !== 'number' || !(before >= 0) || !Number.isFinite(before))) {
+    throw configError(`refreshBeforeExpirySeconds must be a finite number >= 0; got ${String(before)}.`);
+  }
 }
 
 /** How a refresh ended: a session, an error, or neither (the app was torn down). */
@@ -243,16 +250,17 @@ export class Refresher implements JotRefresher {
       this.#call = this.#callAfter(pause).subscribe(run.observer);
       return flight.result;
     }
-    // Another tab may hold the lock and rotate the refresh token meanwhile: under the lock, adopt
+    // Another tab may hold the lock and rotate the refresh token meanwhile: under the lock, take
     // what it stored instead of spending our (now spent) refresh token.
     crossTab
-      .exclusive(async (shared) => {
-        if (!run.current || this.takeShared(run, shared)) return;
-        // finalize: the lock is released however the call ends, cancellation included.
-        await new Promise<void>((released) => {
-          this.#call = this.#callAfter(pause).pipe(finalize(released)).subscribe(run.observer);
-        });
-      })
+      .refreshUnderLock(
+        this.#locked(run, () => {
+          // finalize: the lock is released however the call ends, cancellation included.
+          return new Promise<void>((released) => {
+            this.#call = this.#callAfter(pause).pipe(finalize(released)).subscribe(run.observer);
+          });
+        }),
+      )
       .catch((error: unknown) => this.fail(run, error));
     return flight.result;
   }
@@ -288,10 +296,12 @@ export class Refresher implements JotRefresher {
   }
 
   #noRefreshToken(session: JotSession | null): JotError {
-    const why = session
-      ? `no refresh token is held, so the session cannot be refreshed. Return a refresh_token from ${this.#host.config.loginUrl}, or use withRefresh({ withCredentials: true }) for a cookie-held one.`
-      : `there is no session to refresh; log in first.`;
-    return new JotError('no-refresh-token', ngDevMode ? why : '');
+    const why = !ngDevMode
+      ? ''
+      : session
+        ? `no refresh token is held, so the session cannot be refreshed. Return a refresh_token from ${this.#host.config.loginUrl}, or use withRefresh({ withCredentials: true }) for a cookie-held one.`
+        : `there is no session to refresh; log in first.`;
+    return new JotError('no-refresh-token', why);
   }
 
   /** The call answered: adopt its pair, or fail with why it is unusable. */
@@ -302,7 +312,9 @@ export class Refresher implements JotRefresher {
     const tokens = host.config.readTokens(response);
     const adopted = tokens
       ? host.adopt(tokens, { fresh: true, from: 'refresh' })
-      : 'it holds no token; map its shape with readTokens';
+      : ngDevMode
+        ? 'it holds no token; map its shape with readTokens'
+        : '';
     if (typeof adopted === 'string') {
       const why = ngDevMode
         ? `the refresh from ${this.#options.url} is unusable (${adopted}); the session has ended.`
@@ -330,13 +342,11 @@ export class Refresher implements JotRefresher {
     const crossTab = this.#host.crossTab;
     if (endsSession && crossTab && !afterRecheck) {
       // Another tab may have stored a newer pair (a login, or a refresh whose message is not here
-      // yet): take it rather than end the session in every tab. Called under the lock, exclusive()
-      // runs this at once, still under it.
+      // yet): take it rather than end the session in every tab. Called under the lock, the
+      // cross-tab sync runs this at once, still under it.
       const giveUp = () => this.fail(run, error, { afterRecheck: true });
-      crossTab
-        // eslint-disable-next-line @typescript-eslint/require-await -- exclusive() takes a promise-returning fn; async also turns a throw into a rejection.
-        .exclusive(async (shared) => this.takeShared(run, shared) || giveUp())
-        .catch(giveUp);
+      // eslint-disable-next-line @typescript-eslint/require-await -- call() returns a promise; async also turns a throw into a rejection.
+      crossTab.refreshUnderLock(this.#locked(run, async () => giveUp())).catch(giveUp);
       return;
     }
     const jotError = new JotError(code, ngDevMode ? failureMessage(code, error, this.#options.url) : '', error);
@@ -348,19 +358,13 @@ export class Refresher implements JotRefresher {
     run.flight.settle({ error: jotError });
   }
 
-  /**
-   * Under the lock: another tab stored a newer pair than the one held (it refreshed, or logged
-   * in): adopt it instead of spending a refresh token it may have rotated. True when taken.
-   */
-  takeShared(run: RefreshRun, shared: JotRecord | null): boolean {
-    const host = this.#host;
-    const held = host.record();
-    if (!run.current || !shared || !held || !isNewer(shared, held)) return false;
-    const before = host.session();
-    const adopted = host.adopt(shared, { fresh: false, from: 'other-tab' });
-    if (typeof adopted === 'string' || Date.now() >= adopted.staleAt) return false;
-    this.#settleWith(run, before, adopted, 'other-tab');
-    return true;
+  /** `run` as the cross-tab sync runs it under the lock: `call`, unless another tab's newer pair is taken. */
+  #locked(run: RefreshRun, call: () => Promise<void>): JotLockedRefresh {
+    return {
+      wanted: () => run.current,
+      took: (before, taken) => this.#settleWith(run, before, taken, 'other-tab'),
+      call,
+    };
   }
 
   /** Ends `run` with the session now held; the waiters of another user's session never get it. */
@@ -405,14 +409,6 @@ class RefreshRun {
     next: (response: unknown) => this.refresher.succeed(this, response),
     error: (error: unknown) => this.refresher.fail(this, error),
   };
-}
-
-/** A shared record is another tab's newer session: a higher version and another token pair. */
-export function isNewer(shared: JotRecord, held: JotRecord): boolean {
-  return (
-    (shared.version ?? 0) > (held.version ?? 0) &&
-    (shared.refreshToken !== held.refreshToken || shared.accessToken !== held.accessToken)
-  );
 }
 
 /**

@@ -2,7 +2,8 @@ import { DestroyRef, inject } from '@angular/core';
 
 import { badRecordField, isPromise, type JotRecord, type JotStorage } from './storage';
 import { toSession, type JotSession, type Timing } from './jwt-session';
-import type { JotWarnings } from './errors';
+import { warnOnce } from './errors';
+import type { ResolvedJotConfig } from './config';
 
 /** How long start-up and requests wait for an async store's `get()`; then the app runs logged out. */
 export const RESTORE_TIMEOUT_MS = 5_000;
@@ -10,7 +11,7 @@ export const RESTORE_TIMEOUT_MS = 5_000;
 /** What restoring needs of the session. */
 export interface RestoreHost {
   readonly storage: JotStorage;
-  readonly warnings: JotWarnings;
+  readonly config: ResolvedJotConfig;
   version: number;
   restoring: Promise<void> | null;
   readonly destroyed: boolean;
@@ -35,7 +36,7 @@ export function restoreSession(host: RestoreHost): void {
       ? { problem: ngDevMode ? `its field "${badField}" has the wrong type or is out of range` : '' }
       : toSession(record, host.timing(), { fresh: false, skew: record.skew, remember });
     if ('problem' in result) {
-      if (ngDevMode) host.warnings.once(`the stored token is malformed (${result.problem}); starting logged out.`);
+      if (ngDevMode) warnOnce(host.config, `the stored token is malformed (${result.problem}); starting logged out.`);
       host.storage.write(null);
       return;
     }
@@ -60,7 +61,8 @@ export function restoreSession(host: RestoreHost): void {
     void read.then(apply, () => undefined).then(done, done);
     timer = setTimeout(() => {
       if (ngDevMode)
-        host.warnings.once(
+        warnOnce(
+          host.config,
           `the token store did not answer get() within ${RESTORE_TIMEOUT_MS} ms; starting logged out. ` +
             `Make get() of your JotTokenStore settle (resolve null when it has nothing).`,
         );

@@ -10,7 +10,6 @@ import { Router } from '@angular/router';
 import { Subject } from 'rxjs';
 
 import { JOT_CONFIG, JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS, type JotLogoutReason } from './config';
-import { JotWarnings } from './errors';
 import type { JotEvent } from './events';
 import { ExpiryTimer } from './expiry-timer';
 import {
@@ -43,7 +42,6 @@ export class SessionState implements JotHost {
   readonly policy = inject(JOT_ORIGIN_POLICY);
   /** The per-request log of `withJotDebug()`, when on. */
   readonly debug = inject(JOT_DEBUG, { optional: true });
-  readonly warnings = inject(JotWarnings);
   readonly storage = inject(JOT_STORAGE);
   readonly #injector = inject(Injector);
   readonly #session = signal<JotSession | null>(null);

@@ -2,7 +2,8 @@ import { DOCUMENT, isPlatformBrowser } from '@angular/common';
 import { InjectionToken, PLATFORM_ID, inject } from '@angular/core';
 
 import type { JotTokens } from './config';
-import { JotWarnings, configError } from './errors';
+import { JOT_CONFIG } from './config';
+import { configError, warnOnce } from './errors';
 import { JotFeatureKind, makeJotFeature, type JotFeature } from './feature';
 import { isUsableSkew } from './jwt-session';
 
@@ -75,6 +76,8 @@ export function webStore(win: Window, kind: 'session' | 'local'): JotTokenStore 
   };
 }
 
+const isStorageKind = (value: unknown): boolean => ['session', 'local', 'memory'].includes(value as string);
+
 /** Which store the application uses; set by `withStorage()`, `'session'` by default. */
 export const JOT_STORE_CHOICE = new InjectionToken<JotStorageKind | JotTokenStore>(ngDevMode ? 'JOT_STORE_CHOICE' : '');
 
@@ -94,15 +97,12 @@ export function withStorage(store: JotStorageKind | JotTokenStore): JotFeature<J
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for JavaScript callers and `any`; the type cannot promise it.
   const custom = typeof store === 'object' && store !== null;
   if (
-    custom
-      ? typeof store.get !== 'function' || typeof store.set !== 'function'
-      : !['session', 'local', 'memory'].includes(store)
+    ngDevMode &&
+    !(custom ? typeof store.get === 'function' && typeof store.set === 'function' : isStorageKind(store))
   ) {
     throw configError(
-      ngDevMode
-        ? // eslint-disable-next-line @typescript-eslint/no-base-to-string -- whatever a JavaScript caller passed; String() never throws on it.
-          `withStorage() takes 'session', 'local', 'memory' or an object with get() and set(tokens); got ${String(store)}.`
-        : '',
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- whatever a JavaScript caller passed; String() never throws on it.
+      `withStorage() takes 'session', 'local', 'memory' or an object with get() and set(tokens); got ${String(store)}.`,
     );
   }
   return makeJotFeature(
@@ -119,7 +119,7 @@ export function createStorage(): JotStorage {
   // On the server there is no web storage: memory, silently (one store per request's injector).
   const configured =
     typeof choice === 'object' ? choice : win && choice !== 'memory' ? webStore(win, choice) : memoryStore();
-  return new JotStorage(configured, win ? () => webStore(win, 'local') : null, inject(JotWarnings));
+  return new JotStorage(configured, win ? () => webStore(win, 'local') : null, ngDevMode ? inject(JOT_CONFIG) : {});
 }
 
 /** Which of the two stores: the configured one, or local storage for "remember me". */
@@ -136,13 +136,14 @@ export class JotStorage {
   /** Which stores may hold a session now (written or read from): a logout or a move clears them. */
   readonly #written: Record<StoreRole, boolean> = { configured: false, remember: false };
   readonly #makeRememberStore: (() => JotTokenStore) | null;
-  readonly #warnings: JotWarnings;
+  /** Whose warnings these are (the application's config, in development). */
+  readonly #application: object;
   #degraded = false;
 
-  constructor(configured: JotTokenStore, makeRememberStore: (() => JotTokenStore) | null, warnings: JotWarnings) {
+  constructor(configured: JotTokenStore, makeRememberStore: (() => JotTokenStore) | null, application: object) {
     this.#stores = { configured, remember: null };
     this.#makeRememberStore = makeRememberStore;
-    this.#warnings = warnings;
+    this.#application = application;
   }
 
   /** Reads the configured store, then the "remember me" store. */
@@ -185,7 +186,8 @@ export class JotStorage {
       if (!this.#degraded) {
         this.#degraded = true;
         if (ngDevMode)
-          this.#warnings.once(
+          warnOnce(
+            this.#application,
             `the ${role === 'remember' ? '"remember me" (local)' : 'token'} storage failed (${String(error)}); ` +
               `keeping the session in memory for this page instead. Use withStorage('memory') or a custom JotTokenStore if storage is unavailable here.`,
           );
