@@ -79,7 +79,7 @@ export function jotClaimsGuard<TClaims = JwtPayload>(predicate: (claims: TClaims
         : '',
     );
   }
-  return protecting(predicate as (claims: JwtPayload) => boolean);
+  return protecting(claimsCheck(predicate as (claims: JwtPayload) => boolean));
 }
 
 /**
@@ -151,7 +151,13 @@ export function checkLoginRoute(): void {
 
 // ---- internals ----
 
-function protecting(predicate: ((claims: JwtPayload) => boolean) | null): JotGuardFn {
+/**
+ * What a logged-in user meets beyond "logged in": `jotGuard` has none (true); `jotClaimsGuard`
+ * checks the claims. Passed in, so an app with `jotGuard` alone does not ship the claims check.
+ */
+type SessionCheck = (session: JotSession, state: SessionState, router: Router) => GuardResult;
+
+function protecting(check: SessionCheck | null): JotGuardFn {
   const guard: JotGuardFn = (...args: GuardArgs) => {
     const state = inject(SessionState);
     const router = inject(Router);
@@ -170,46 +176,53 @@ function protecting(predicate: ((claims: JwtPayload) => boolean) | null): JotGua
       }
       return false;
     }
-    return whenJudged(state, (session) => {
-      if (!session) {
-        const [, routerState] = args;
-        let returnUrl: string;
-        if (Array.isArray(routerState)) {
-          // canMatch runs before the final URL is known: the navigation holds what was asked for.
-          const nav = router.currentNavigation();
-          const tree = nav?.extractedUrl ?? nav?.initialUrl;
-          returnUrl = tree ? router.serializeUrl(tree) : `/${routerState.map((s) => s.path).join('/')}`;
-        } else {
-          returnUrl = routerState.url;
-        }
-        // The URL asked for, with its query and fragment, joins the query of loginRoute.
-        // (parseUrl makes a new tree each time, so changing it is safe.)
-        const login = router.parseUrl(state.config.loginRoute);
-        login.queryParams = { ...login.queryParams, returnUrl };
-        return new RedirectCommand(login, { replaceUrl: true });
-      }
-      if (!predicate) return true;
-      let passes = false;
-      try {
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare -- only a real `true` lets through; a truthy non-boolean from an untyped predicate denies.
-        passes = predicate(session.claims) === true;
-      } catch (e) {
-        // A predicate that throws (a claim of an unexpected shape) denies rather than lets through.
-        if (ngDevMode) warnOnce(state.config, `a jotClaimsGuard predicate threw (${String(e)}); access was denied.`);
-      }
-      // No returnUrl: a guest guard on that route would send the user straight back here. The
-      // state tells a guest guard there (forbiddenRoute defaults to loginRoute) to let them in.
-      return (
-        passes ||
-        new RedirectCommand(router.parseUrl(state.config.forbiddenRoute), {
-          replaceUrl: true,
-          state: { [FORBIDDEN_STATE]: true },
-        })
-      );
-    });
+    return whenJudged(state, (session) =>
+      session ? (check?.(session, state, router) ?? true) : toLogin(router, state.config.loginRoute, args[1]),
+    );
   };
   markProtecting(guard);
   return guard;
+}
+
+/** The redirect of a user without a session: `loginRoute`, with the URL asked for as `returnUrl`. */
+function toLogin(router: Router, loginRoute: string, routerState: RouterStateSnapshot | UrlSegment[]): RedirectCommand {
+  let returnUrl: string;
+  if (Array.isArray(routerState)) {
+    // canMatch runs before the final URL is known: the navigation holds what was asked for.
+    const nav = router.currentNavigation();
+    const tree = nav?.extractedUrl ?? nav?.initialUrl;
+    returnUrl = tree ? router.serializeUrl(tree) : `/${routerState.map((s) => s.path).join('/')}`;
+  } else {
+    returnUrl = routerState.url;
+  }
+  // The URL asked for, with its query and fragment, joins the query of loginRoute.
+  // (parseUrl makes a new tree each time, so changing it is safe.)
+  const login = router.parseUrl(loginRoute);
+  login.queryParams = { ...login.queryParams, returnUrl };
+  return new RedirectCommand(login, { replaceUrl: true });
+}
+
+/** `jotClaimsGuard`'s check: the predicate, or `forbiddenRoute` (no returnUrl) when it fails or throws. */
+function claimsCheck(predicate: (claims: JwtPayload) => boolean): SessionCheck {
+  return (session, state, router) => {
+    let passes = false;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare -- only a real `true` lets through; a truthy non-boolean from an untyped predicate denies.
+      passes = predicate(session.claims) === true;
+    } catch (e) {
+      // A predicate that throws (a claim of an unexpected shape) denies rather than lets through.
+      if (ngDevMode) warnOnce(state.config, `a jotClaimsGuard predicate threw (${String(e)}); access was denied.`);
+    }
+    // No returnUrl: a guest guard on that route would send the user straight back here. The
+    // state tells a guest guard there (forbiddenRoute defaults to loginRoute) to let them in.
+    return (
+      passes ||
+      new RedirectCommand(router.parseUrl(state.config.forbiddenRoute), {
+        replaceUrl: true,
+        state: { [FORBIDDEN_STATE]: true },
+      })
+    );
+  };
 }
 
 /**

@@ -6,7 +6,7 @@ import { fakeJwt } from '../../testing-private/fake-jwt';
 
 import { JotError } from './errors';
 import { JotAuth } from './jot-auth';
-import { RESTORE_TIMEOUT_MS } from './restore-session';
+import { RESTORE_TIMEOUT_MS } from './await-store';
 import { type JotEvent } from './events';
 import { jotInterceptor } from './jot-interceptor';
 import { provideJot } from './provide-jot';

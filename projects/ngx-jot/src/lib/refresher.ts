@@ -110,6 +110,8 @@ interface Outcome {
  * 10,000 waiters quadratic (bench/RESULTS.md).
  */
 class Flight {
+  /** The session epoch it belongs to: a cancel() since (logout, login, setTokens) makes it void. */
+  readonly epoch: number;
   readonly #waiters = new Set<Subscriber<JotSession>>();
   #outcome: Outcome | null = null;
   readonly result = new Observable<JotSession>((waiter) => {
@@ -120,6 +122,10 @@ class Flight {
     this.#waiters.add(waiter);
     return () => this.#waiters.delete(waiter);
   });
+
+  constructor(epoch: number) {
+    this.epoch = epoch;
+  }
 
   settle(outcome: Outcome): void {
     if (this.#outcome) return;
@@ -233,12 +239,11 @@ export class Refresher implements JotRefresher {
     if (this.#flight) return this.#flight.result;
     const session = this.#host.session();
     if (!session?.refreshToken && !this.withCredentials) return throwError(() => this.#noRefreshToken(session));
-    const flight = (this.#flight = new Flight());
+    const flight = (this.#flight = new Flight(this.#epoch));
     this.#host.emit({ type: 'refresh-start' });
-    const run = new RefreshRun(this, flight, this.#epoch);
     if (Date.now() < this.#busyUntil) {
       // The server's Retry-After has not passed: calling it again now would only be refused.
-      this.fail(run, this.#busyAnswer);
+      this.#fail(flight, this.#busyAnswer);
       return flight.result;
     }
     const pause = cause === 'app' ? 0 : this.#lastStartedAt + MIN_REFRESH_INTERVAL_MS - Date.now();
@@ -247,21 +252,21 @@ export class Refresher implements JotRefresher {
     if (!crossTab) {
       // Subscribed here, not by the callers: callers that leave (route change, switchMap) do
       // not cancel it, and its tokens are stored even when nobody waits (the server rotated).
-      this.#call = this.#callAfter(pause).subscribe(run.observer);
+      this.#call = this.#callAfter(pause).subscribe(this.#answers(flight));
       return flight.result;
     }
     // Another tab may hold the lock and rotate the refresh token meanwhile: under the lock, take
     // what it stored instead of spending our (now spent) refresh token.
     crossTab
       .refreshUnderLock(
-        this.#locked(run, () => {
+        this.#locked(flight, () => {
           // finalize: the lock is released however the call ends, cancellation included.
           return new Promise<void>((released) => {
-            this.#call = this.#callAfter(pause).pipe(finalize(released)).subscribe(run.observer);
+            this.#call = this.#callAfter(pause).pipe(finalize(released)).subscribe(this.#answers(flight));
           });
         }),
       )
-      .catch((error: unknown) => this.fail(run, error));
+      .catch((error: unknown) => this.#fail(flight, error));
     return flight.result;
   }
 
@@ -276,9 +281,17 @@ export class Refresher implements JotRefresher {
     flight?.settle(silently ? {} : { error: new JotError('refresh-cancelled', why) });
   }
 
-  /** Whether `run` is still the refresh of this session (no cancel() since it began). */
-  isCurrent(run: RefreshRun): boolean {
-    return run.epoch === this.#epoch;
+  /** `flight` is still the refresh of this session: no cancel() since it began. */
+  #isCurrent(flight: Flight): boolean {
+    return flight.epoch === this.#epoch;
+  }
+
+  /** What the refresh call's answer does to `flight`. */
+  #answers(flight: Flight) {
+    return {
+      next: (response: unknown) => this.#succeed(flight, response),
+      error: (error: unknown) => this.#fail(flight, error),
+    };
   }
 
   /** The refresh call, `pause` ms from now; the refresh token is read when it goes out (another tab may have rotated it). */
@@ -305,8 +318,8 @@ export class Refresher implements JotRefresher {
   }
 
   /** The call answered: adopt its pair, or fail with why it is unusable. */
-  succeed(run: RefreshRun, response: unknown): void {
-    if (!run.current) return;
+  #succeed(flight: Flight, response: unknown): void {
+    if (!this.#isCurrent(flight)) return;
     const host = this.#host;
     const before = host.session();
     const tokens = host.config.readTokens(response);
@@ -319,19 +332,19 @@ export class Refresher implements JotRefresher {
       const why = ngDevMode
         ? `the refresh from ${this.#options.url} is unusable (${adopted}); the session has ended.`
         : '';
-      this.fail(run, new JotError('refresh-invalid', why));
+      this.#fail(flight, new JotError('refresh-invalid', why));
       return;
     }
     // Of another user, that user's session began (the session emitted logout, then login).
-    this.#settleWith(run, before, adopted, 'this-tab');
+    this.#settleWith(flight, before, adopted, 'this-tab');
   }
 
   /**
    * The call (or the lock) failed. A failure that ends the session looks at the shared record once
    * more first (`afterRecheck` false): another tab may have stored a newer pair.
    */
-  fail(run: RefreshRun, error: unknown, { afterRecheck = false } = {}): void {
-    if (!run.current) return;
+  #fail(flight: Flight, error: unknown, { afterRecheck = false } = {}): void {
+    if (!this.#isCurrent(flight)) return;
     const pause = busyPause(error, 0);
     if (pause < Infinity) {
       this.#busyAnswer = error;
@@ -344,31 +357,31 @@ export class Refresher implements JotRefresher {
       // Another tab may have stored a newer pair (a login, or a refresh whose message is not here
       // yet): take it rather than end the session in every tab. Called under the lock, the
       // cross-tab sync runs this at once, still under it.
-      const giveUp = () => this.fail(run, error, { afterRecheck: true });
+      const giveUp = () => this.#fail(flight, error, { afterRecheck: true });
       // eslint-disable-next-line @typescript-eslint/require-await -- call() returns a promise; async also turns a throw into a rejection.
-      crossTab.refreshUnderLock(this.#locked(run, async () => giveUp())).catch(giveUp);
+      crossTab.refreshUnderLock(this.#locked(flight, async () => giveUp())).catch(giveUp);
       return;
     }
     const jotError = new JotError(code, ngDevMode ? failureMessage(code, error, this.#options.url) : '', error);
     this.#host.emit({ type: 'refresh-failure', error: jotError });
     // Detach first, so ending the session does not cancel this flight with a vaguer error.
-    this.#detach(run);
+    this.#detach(flight);
     // End the session before the waiters hear of it, so what they see next is consistent.
     if (endsSession) this.#host.end('refresh-failed');
-    run.flight.settle({ error: jotError });
+    flight.settle({ error: jotError });
   }
 
-  /** `run` as the cross-tab sync runs it under the lock: `call`, unless another tab's newer pair is taken. */
-  #locked(run: RefreshRun, call: () => Promise<void>): JotLockedRefresh {
+  /** `flight` as the cross-tab sync runs it under the lock: `call`, unless another tab's newer pair is taken. */
+  #locked(flight: Flight, call: () => Promise<void>): JotLockedRefresh {
     return {
-      wanted: () => run.current,
-      took: (before, taken) => this.#settleWith(run, before, taken, 'other-tab'),
+      wanted: () => this.#isCurrent(flight),
+      took: (before, taken) => this.#settleWith(flight, before, taken, 'other-tab'),
       call,
     };
   }
 
-  /** Ends `run` with the session now held; the waiters of another user's session never get it. */
-  #settleWith(run: RefreshRun, before: JotSession | null, adopted: JotSession, source: JotRefreshSource): void {
+  /** Ends `flight` with the session now held; the waiters of another user's session never get it. */
+  #settleWith(flight: Flight, before: JotSession | null, adopted: JotSession, source: JotRefreshSource): void {
     let outcome: Outcome = { session: adopted };
     if (before && isOtherSubject(before, adopted)) {
       // What waits belongs to the user before, and is never sent as the new one.
@@ -380,35 +393,15 @@ export class Refresher implements JotRefresher {
     } else {
       this.#host.emit({ type: 'refresh-success', source });
     }
-    this.#detach(run);
-    run.flight.settle(outcome);
+    this.#detach(flight);
+    flight.settle(outcome);
   }
 
-  #detach(run: RefreshRun): void {
-    if (this.#flight !== run.flight) return;
+  #detach(flight: Flight): void {
+    if (this.#flight !== flight) return;
     this.#flight = null;
     this.#call = null;
   }
-}
-
-/** One refresh as the refresher started it: its flight, and the session epoch it belongs to. */
-class RefreshRun {
-  constructor(
-    readonly refresher: Refresher,
-    readonly flight: Flight,
-    readonly epoch: number,
-  ) {}
-
-  /** Still the refresh of this session: no logout, login or setTokens since it began. */
-  get current(): boolean {
-    return this.refresher.isCurrent(this);
-  }
-
-  /** What the refresh call's answer does. */
-  readonly observer = {
-    next: (response: unknown) => this.refresher.succeed(this, response),
-    error: (error: unknown) => this.refresher.fail(this, error),
-  };
 }
 
 /**

@@ -1,12 +1,11 @@
-import { DestroyRef, inject } from '@angular/core';
+import { inject } from '@angular/core';
+
+import { JOT_AWAIT_STORE } from './await-store';
 
 import { badRecordField, isPromise, type JotRecord, type JotStorage } from './storage';
 import { toSession, type JotSession, type Timing } from './jwt-session';
 import { warnOnce } from './errors';
 import type { ResolvedJotConfig } from './config';
-
-/** How long start-up and requests wait for an async store's `get()`; then the app runs logged out. */
-export const RESTORE_TIMEOUT_MS = 5_000;
 
 /** What restoring needs of the session. */
 export interface RestoreHost {
@@ -21,8 +20,8 @@ export interface RestoreHost {
 
 /**
  * Start-up: holds the stored session, if any is usable. A synchronous store is read at once; an
- * async one sets `host.restoring` (requests, guards and an app initializer wait for it), bounded
- * by RESTORE_TIMEOUT_MS. Called in the session's injection context.
+ * async one (a custom store) sets `host.restoring`, which requests, guards and an app initializer
+ * wait for (see await-store.ts). Called in the session's injection context.
  */
 export function restoreSession(host: RestoreHost): void {
   const startedAt = host.version;
@@ -52,24 +51,7 @@ export function restoreSession(host: RestoreHost): void {
     apply(read);
     return;
   }
-  // A store that never answers must not hold start-up and every request forever: after
-  // RESTORE_TIMEOUT_MS the app runs logged out, and the answer, if it still comes, is applied
-  // then (unless a login, setTokens() or logout() came first: `apply` checks).
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  inject(DestroyRef).onDestroy(() => clearTimeout(timer));
-  host.restoring = new Promise<void>((done) => {
-    void read.then(apply, () => undefined).then(done, done);
-    timer = setTimeout(() => {
-      if (ngDevMode)
-        warnOnce(
-          host.config,
-          `the token store did not answer get() within ${RESTORE_TIMEOUT_MS} ms; starting logged out. ` +
-            `Make get() of your JotTokenStore settle (resolve null when it has nothing).`,
-        );
-      done();
-    }, RESTORE_TIMEOUT_MS);
-  }).finally(() => {
-    clearTimeout(timer);
-    host.restoring = null;
-  });
+  // Only a custom store is async: withStorage() provides the wait for it, so apps without one do not ship it.
+  const awaitStore = inject(JOT_AWAIT_STORE, { optional: true });
+  host.restoring = awaitStore?.(read, apply, () => (host.restoring = null), host.config) ?? null;
 }

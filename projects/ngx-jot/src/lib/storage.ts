@@ -2,6 +2,7 @@ import { DOCUMENT, isPlatformBrowser } from '@angular/common';
 import { InjectionToken, PLATFORM_ID, inject } from '@angular/core';
 
 import type { JotTokens } from './config';
+import { JOT_AWAIT_STORE, awaitStore } from './await-store';
 import { JOT_CONFIG } from './config';
 import { configError, warnOnce } from './errors';
 import { JotFeatureKind, makeJotFeature, type JotFeature } from './feature';
@@ -107,7 +108,13 @@ export function withStorage(store: JotStorageKind | JotTokenStore): JotFeature<J
   }
   return makeJotFeature(
     JotFeatureKind.Storage,
-    [{ provide: JOT_STORE_CHOICE, useValue: store }],
+    // A custom store may answer get() with a promise: start-up waits for it (bounded).
+    custom
+      ? [
+          { provide: JOT_STORE_CHOICE, useValue: store },
+          { provide: JOT_AWAIT_STORE, useValue: awaitStore },
+        ]
+      : [{ provide: JOT_STORE_CHOICE, useValue: store }],
     custom ? 'custom' : store,
   );
 }
