@@ -42,8 +42,6 @@ export interface JotAdoptOptions {
 export interface JotHost {
   /** The checked configuration. */
   readonly config: ResolvedJotConfig;
-  /** The URL is relative, same-origin or on an allowed origin. */
-  allows(url: string): boolean;
   /** The current session, or null. */
   session(): JotSession | null;
   /** The current session as stored (with its version), or null. */

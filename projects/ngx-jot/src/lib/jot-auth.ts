@@ -41,16 +41,16 @@ export class JotAuth<TClaims = JwtPayload> {
   readonly #http = inject(HttpClient, { optional: true });
 
   /** The current access token, or null. */
-  readonly token: Signal<string | null> = computed(() => this.#state.current()?.accessToken ?? null);
+  readonly token: Signal<string | null> = computed(() => this.#state.session()?.accessToken ?? null);
   /** The decoded payload of the current token, or null. */
   readonly claims: Signal<TClaims | null> = computed(
-    () => (this.#state.current()?.claims as TClaims | undefined) ?? null,
+    () => (this.#state.session()?.claims as TClaims | undefined) ?? null,
   );
   /** A well-formed token is held that is not expired, or can be refreshed. */
-  readonly isAuthenticated: Signal<boolean> = computed(() => this.#state.current() !== null);
+  readonly isAuthenticated: Signal<boolean> = computed(() => this.#state.session() !== null);
   /** When the token expires (its `exp`, on this device's clock), or null. */
   readonly expiresAt: Signal<Date | null> = computed(() => {
-    const at = this.#state.current()?.expiresAt;
+    const at = this.#state.session()?.expiresAt;
     return at == null ? null : new Date(at);
   });
   /** `login`, `logout` (with its reason), `refresh-start`, `refresh-success` (with its source), `refresh-failure`. */
@@ -64,7 +64,7 @@ export class JotAuth<TClaims = JwtPayload> {
     const state = this.#state;
     const { loginUrl, readTokens } = state.config;
     return defer(() =>
-      this.#requireHttp('login()').post<unknown>(loginUrl, credentials, {
+      this.#requireHttp().post<unknown>(loginUrl, credentials, {
         context: skipJotContext(),
         // A cookie-held refresh token is set by the login response: it must be a credentialed call.
         withCredentials: state.refresher?.withCredentials || undefined,
@@ -138,14 +138,14 @@ export class JotAuth<TClaims = JwtPayload> {
     state.begin(result, 'set-tokens');
   }
 
-  #requireHttp(what: string): HttpClient {
-    if (!this.#http) {
+  /** HttpClient, which login() needs; development builds say how to provide it when it is missing. */
+  #requireHttp(): HttpClient {
+    if (ngDevMode && !this.#http) {
       throw configError(
-        ngDevMode
-          ? `${what} needs HttpClient: add provideHttpClient(withInterceptors([jotInterceptor])) to your providers.`
-          : '',
+        `login() needs HttpClient: add provideHttpClient(withInterceptors([jotInterceptor])) to your providers.`,
       );
     }
-    return this.#http;
+    // eslint-disable-next-line @typescript-eslint/no-non-null-assertion -- checked above in development; a missing HttpClient is a configuration mistake.
+    return this.#http!;
   }
 }

@@ -33,23 +33,24 @@ const AHEAD_REFRESH_WAIT_MS = 5_000;
  */
 export const jotInterceptor: HttpInterceptorFn = (req, next) => {
   const state = inject(SessionState);
-  const { policy, config, debug } = state;
+  const { policy, config } = state;
   // Why the token stays off, if it does; a caller that set the credential itself keeps it (and its 401).
+  // (The log of withJotDebug() exists in development only, so production builds drop its calls.)
   if (isSkipped(req)) {
-    debug?.(req, 'skip');
+    if (ngDevMode) state.debug?.(req, 'skip');
     return next(req);
   }
   if (!policy.allowsOrigin(req.url)) {
-    debug?.(req, 'origin');
+    if (ngDevMode) state.debug?.(req, 'origin');
     return next(req);
   }
   const excludedBy = config.excludedUrls.length ? policy.excludedBy(req.url) : undefined;
   if (excludedBy !== undefined) {
-    debug?.(req, 'excluded', excludedBy);
+    if (ngDevMode) state.debug?.(req, 'excluded', excludedBy);
     return next(req);
   }
   if (req.headers.has(config.headerName)) {
-    debug?.(req, 'header-set');
+    if (ngDevMode) state.debug?.(req, 'header-set');
     return next(req);
   }
   // An async store is still being read: the token this request should carry may be in it.
@@ -62,7 +63,7 @@ export const jotInterceptor: HttpInterceptorFn = (req, next) => {
 function send(state: SessionState, req: HttpRequest<unknown>, next: HttpHandlerFn): Observable<HttpEvent<unknown>> {
   const session = state.session();
   if (!session) {
-    state.debug?.(req, 'no-token');
+    if (ngDevMode) state.debug?.(req, 'no-token');
     return next(req);
   }
   const refresher = state.refresher;
@@ -70,7 +71,7 @@ function send(state: SessionState, req: HttpRequest<unknown>, next: HttpHandlerF
   if (stale && !state.canRefresh(session)) {
     // Sending a token known to be expired only earns a 401: the session is over.
     state.end('expired');
-    state.debug?.(req, 'expired');
+    if (ngDevMode) state.debug?.(req, 'expired');
     return next(req);
   }
   if (refresher && (refresher.busy || stale)) {
@@ -107,7 +108,7 @@ function attempt(
   renewed: boolean,
 ): Observable<HttpEvent<unknown>> {
   const { headerName, scheme } = state.config;
-  state.debug?.(req, 'attached');
+  if (ngDevMode) state.debug?.(req, 'attached');
   const authorized = req.clone({
     setHeaders: { [headerName]: scheme ? `${scheme} ${session.accessToken}` : session.accessToken },
   });

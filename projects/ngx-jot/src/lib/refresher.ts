@@ -30,6 +30,7 @@ import {
 } from './feature-contracts';
 import { isOtherSubject, type JotSession } from './jwt-session';
 import type { JotRefreshSource } from './events';
+import { JOT_ORIGIN_POLICY } from './origin-policy';
 import { refreshRequestBody } from './refresh-body';
 
 /** Options of `withRefresh()`. */
@@ -198,6 +199,7 @@ export class Refresher implements JotRefresher {
   readonly #options: JotRefreshOptions;
   readonly #http = inject(HttpClient);
   readonly #xsrf = inject(HttpXsrfTokenExtractor, { optional: true });
+  readonly #policy = inject(JOT_ORIGIN_POLICY);
   /** The refresh in flight, and its call (null while it waits for the lock or the floor). */
   #flight: Flight | null = null;
   #call: Subscription | null = null;
@@ -302,7 +304,7 @@ export class Refresher implements JotRefresher {
       // Angular's own XSRF interceptor skips cross-origin calls; a cookie refresh to the API origin
       // still needs the header, so it is added here, for an allowed origin only.
       const header =
-        xsrfToken && this.#host.allows(url) ? { [xsrfHeaderName ?? 'X-XSRF-TOKEN']: xsrfToken } : undefined;
+        xsrfToken && this.#policy.allowsOrigin(url) ? { [xsrfHeaderName ?? 'X-XSRF-TOKEN']: xsrfToken } : undefined;
       return postRefresh(this.#http, this.#options, this.body(this.#host.session()?.refreshToken ?? null), header);
     };
     return pause > 0 ? timer(pause).pipe(switchMap(send)) : send();

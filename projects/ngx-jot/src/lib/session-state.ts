@@ -46,8 +46,6 @@ export class SessionState implements JotHost {
   readonly #injector = inject(Injector);
   readonly #session = signal<JotSession | null>(null);
   readonly #events = new Subject<JotEvent>();
-  /** The session held: a well-formed token, not expired or refreshable. */
-  readonly current = this.#session.asReadonly();
   readonly events = this.#events.asObservable();
   /** Counts the changes of the session; stored with it, so tabs and async reads can order states. */
   version = 0;
@@ -72,6 +70,7 @@ export class SessionState implements JotHost {
     restoreSession(this);
   }
 
+  /** The session held (a signal read): a well-formed token, not expired or refreshable. */
   session(): JotSession | null {
     return this.#session();
   }
@@ -87,10 +86,6 @@ export class SessionState implements JotHost {
         remember: session.remember || undefined,
       }
     );
-  }
-
-  allows(url: string): boolean {
-    return this.policy.allowsOrigin(url);
   }
 
   emit(event: JotEvent): void {
