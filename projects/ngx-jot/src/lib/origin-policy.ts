@@ -130,10 +130,7 @@ export function originOf(url: string, base?: string): string | null {
 }
 
 /** The one origin policy of an application: the interceptor, the refresher and `withJotDebug()` ask it. */
-export const JOT_ORIGIN_POLICY = new InjectionToken<OriginPolicy>(ngDevMode ? 'JOT_ORIGIN_POLICY' : '', {
-  providedIn: 'root',
-  factory: createOriginPolicy,
-});
+export const JOT_ORIGIN_POLICY = new InjectionToken<OriginPolicy>(ngDevMode ? 'JOT_ORIGIN_POLICY' : '');
 
 /** The policy of the injector's configuration; `provideJot()` provides one per injector that calls it. */
 export function createOriginPolicy(): OriginPolicy {

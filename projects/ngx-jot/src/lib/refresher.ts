@@ -250,25 +250,22 @@ export class Refresher implements JotRefresher {
     }
     const pause = cause === 'app' ? 0 : this.#lastStartedAt + MIN_REFRESH_INTERVAL_MS - Date.now();
     this.#lastStartedAt = Date.now() + Math.max(0, pause);
-    const crossTab = this.#host.crossTab;
-    if (!crossTab) {
-      // Subscribed here, not by the callers: callers that leave (route change, switchMap) do
-      // not cancel it, and its tokens are stored even when nobody waits (the server rotated).
-      this.#call = this.#callAfter(pause).subscribe(this.#answers(flight));
-      return flight.result;
-    }
-    // Another tab may hold the lock and rotate the refresh token meanwhile: under the lock, take
-    // what it stored instead of spending our (now spent) refresh token.
-    crossTab
-      .refreshUnderLock(
-        this.#locked(flight, () => {
-          // finalize: the lock is released however the call ends, cancellation included.
-          return new Promise<void>((released) => {
-            this.#call = this.#callAfter(pause).pipe(finalize(released)).subscribe(this.#answers(flight));
-          });
+    // The refresh token is read when the call goes out; the call is subscribed here, not by the
+    // callers: callers that leave (route change, switchMap) do not cancel it, and its tokens are
+    // stored even when nobody waits (the server rotated). finalize: the lock (with cross-tab sync)
+    // is released however the call ends, cancellation included.
+    const refresh = this.#locked(
+      flight,
+      () =>
+        new Promise<void>((released) => {
+          this.#call = this.#callAfter(pause).pipe(finalize(released)).subscribe(this.#answers(flight));
         }),
-      )
-      .catch((error: unknown) => this.#fail(flight, error));
+    );
+    // With cross-tab sync, under the origin's lock, where another tab's newer pair is taken
+    // instead of spending a refresh token it may have rotated; without, at once.
+    (this.#host.crossTab?.refreshUnderLock(refresh) ?? refresh.call()).catch((error: unknown) =>
+      this.#fail(flight, error),
+    );
     return flight.result;
   }
 

@@ -190,14 +190,14 @@ export class JotStorage {
     const store = this.#stores[role];
     if (!store) return fallback;
     const degrade = (error: unknown): T => {
-      if (!this.#degraded) {
+      // One warning for the first failure, in development.
+      if (ngDevMode && !this.#degraded) {
         this.#degraded = true;
-        if (ngDevMode)
-          warnOnce(
-            this.#application,
-            `the ${role === 'remember' ? '"remember me" (local)' : 'token'} storage failed (${String(error)}); ` +
-              `keeping the session in memory for this page instead. Use withStorage('memory') or a custom JotTokenStore if storage is unavailable here.`,
-          );
+        warnOnce(
+          this.#application,
+          `the ${role === 'remember' ? '"remember me" (local)' : 'token'} storage failed (${String(error)}); ` +
+            `keeping the session in memory for this page instead. Use withStorage('memory') or a custom JotTokenStore if storage is unavailable here.`,
+        );
       }
       this.#stores[role] = memoryStore();
       return fallback;
