@@ -16,14 +16,13 @@ import { appCost, closeTransformer, entries } from './size.mjs';
 
 /**
  * App cost, gzip bytes (issue 15, 2026-11-30): readability decides, size is measured. The core
- * (provideJot + withRefresh + jotInterceptor + jotGuard) must stay at or under 7.5 kB, every
- * feature at or under 10 kB. The published FESM's size is no goal, so it has no budget.
- * NOT MET YET: the issue-15 restructuring (units as classes, the session split out of JotAuth)
- * measures 8,559 B core and 11,127 B every feature (8,021 B core before it). These ceilings hold
- * that point, with no room, until the size pass the lead's note asks for brings them to 7,500 and
- * 10,000 B.
+ * (provideJot + withRefresh + jotInterceptor + jotGuard) stays at or under 7.5 kB by design:
+ * development-only checks, what only a feature needs shipped with that feature, no jwt-decode
+ * runtime (7,299 B measured; 8,021 B before issue 15). Every feature: 10 kB is the issue's goal;
+ * 10,146 B measured, so this ceiling holds that point with no room until it is reached.
+ * The published FESM's size is no goal, so it has no budget.
  */
-const APP_GZIP_BUDGET = { 'ngx-jot core': 8600, 'ngx-jot everything': 11_500 };
+const APP_GZIP_BUDGET = { 'ngx-jot core': 7500, 'ngx-jot everything': 10_150 };
 const STORM = 200;
 
 ensureDist();

@@ -1,5 +1,5 @@
-import { DOCUMENT, isPlatformBrowser } from '@angular/common';
-import { DestroyRef, NgZone, PLATFORM_ID, inject } from '@angular/core';
+import { DOCUMENT } from '@angular/common';
+import { DestroyRef, NgZone, inject } from '@angular/core';
 
 import type { JotLogoutReason } from './config';
 import type { JotRefresher } from './feature-contracts';
@@ -20,14 +20,13 @@ export interface ExpiryTimerHost {
 
 /**
  * One timer per session: the proactive refresh when it is due, else the end of an expired
- * session. Browser only, outside Angular's zone so it never delays stability; timers are late or
+ * session. Made in the browser only, runs outside Angular's zone so it never delays stability; timers are late or
  * frozen after sleep, so the session is judged again when the tab comes back or goes online.
  * Made in the session's injection context.
  */
 export class ExpiryTimer {
   readonly #host: ExpiryTimerHost;
   readonly #zone = inject(NgZone);
-  readonly #browser = isPlatformBrowser(inject(PLATFORM_ID));
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(host: ExpiryTimerHost) {
@@ -35,7 +34,7 @@ export class ExpiryTimer {
     const doc = inject(DOCUMENT, { optional: true });
     const destroyRef = inject(DestroyRef);
     destroyRef.onDestroy(() => this.stop());
-    if (!this.#browser || !doc) return;
+    if (!doc) return;
     const win = doc.defaultView;
     const recheck = () => this.check();
     const whenVisible = () => doc.visibilityState === 'visible' && recheck();
@@ -53,7 +52,7 @@ export class ExpiryTimer {
   schedule(minDelay = 0): void {
     this.stop();
     const session = this.#host.session();
-    if (!session || !this.#browser) return;
+    if (!session) return;
     const due = this.#host.canRefresh(session) ? session.refreshAt : session.staleAt;
     if (due === Infinity) return;
     const delay = Math.min(Math.max(due - Date.now(), minDelay), MAX_TIMER_MS);

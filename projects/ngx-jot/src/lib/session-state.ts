@@ -54,14 +54,15 @@ export class SessionState implements JotHost {
   destroyed = false;
   readonly refresher: JotRefresher | null;
   readonly crossTab: JotCrossTab | null;
-  readonly timer: ExpiryTimer;
+  /** The expiry timer, in the browser only (a server render has no time to wait). */
+  readonly timer: ExpiryTimer | null;
 
   constructor() {
     // Features get this session as their JotHost; they read what they need when they run.
     this.refresher = inject(JOT_REFRESHER, { optional: true })?.(this) ?? null;
     const browser = isPlatformBrowser(inject(PLATFORM_ID));
     this.crossTab = (browser && inject(JOT_CROSS_TAB, { optional: true })?.(this)) || null;
-    this.timer = new ExpiryTimer(this);
+    this.timer = browser ? new ExpiryTimer(this) : null;
     inject(DestroyRef).onDestroy(() => {
       this.destroyed = true;
       this.refresher?.cancel({ silently: true });
@@ -118,7 +119,7 @@ export class SessionState implements JotHost {
     const record = this.record();
     this.storage.write(record, session?.remember);
     if (broadcast) this.crossTab?.publish(record, { refreshed });
-    this.timer.schedule();
+    this.timer?.schedule();
   }
 
   adopt(tokens: JotRecord, { fresh, remember, from }: JotAdoptOptions): JotSession | string {
@@ -150,7 +151,6 @@ export class SessionState implements JotHost {
 
   end(reason: JotLogoutReason, { broadcast = true, redirect = false }: JotEndOptions = {}): void {
     const had = this.#session() !== null;
-    this.timer.stop();
     this.refresher?.cancel();
     this.set(null, { broadcast });
     if (had) this.emit({ type: 'logout', reason });
@@ -168,6 +168,6 @@ export class SessionState implements JotHost {
       this.end('expired', { broadcast: false });
       return;
     }
-    this.timer.schedule();
+    this.timer?.schedule();
   }
 }
