@@ -15,7 +15,10 @@ export interface RestoreHost {
   restoring: Promise<void> | null;
   readonly destroyed: boolean;
   timing(): Timing;
-  restored(session: JotSession, version: number | undefined): void;
+  readonly timer: { schedule(): void } | null;
+  hold(session: JotSession, version: number): void;
+  canRefresh(session: JotSession): boolean;
+  end(reason: 'expired', options: { broadcast: boolean }): void;
 }
 
 /**
@@ -39,7 +42,13 @@ export function restoreSession(host: RestoreHost): void {
       host.storage.write(null);
       return;
     }
-    host.restored(result, record.version);
+    host.hold(result, record.version ?? host.version);
+    // An expired token that cannot be refreshed is no session at all.
+    if (Date.now() >= result.staleAt && !host.canRefresh(result)) {
+      host.end('expired', { broadcast: false });
+      return;
+    }
+    host.timer?.schedule();
   };
   let read: ReturnType<JotStorage['read']>;
   try {

@@ -71,22 +71,19 @@ export class SessionState implements JotHost {
     restoreSession(this);
   }
 
+  /** Holds `session` as it is, without writing or telling anyone (restore-session.ts, at start-up). */
+  hold(session: JotSession, version: number): void {
+    this.version = version;
+    this.#session.set(session);
+  }
+
   /** The session held (a signal read): a well-formed token, not expired or refreshable. */
   session(): JotSession | null {
     return this.#session();
   }
 
   record(): JotRecord | null {
-    const session = this.#session();
-    return (
-      session && {
-        accessToken: session.accessToken,
-        refreshToken: session.refreshToken,
-        skew: session.skew,
-        version: this.version,
-        remember: session.remember || undefined,
-      }
-    );
+    return recordOf(this.#session(), this.version);
   }
 
   emit(event: JotEvent): void {
@@ -158,16 +155,17 @@ export class SessionState implements JotHost {
     if (redirect || (had && reason !== 'user'))
       redirectToLogin(this.#injector.get(Router, null), this.config.loginRoute, { always: redirect });
   }
+}
 
-  /** Holds a session read from the store at start-up (no write, no broadcast). */
-  restored(session: JotSession, version: number | undefined): void {
-    if (version !== undefined) this.version = version;
-    this.#session.set(session);
-    // An expired token that cannot be refreshed is no session at all.
-    if (Date.now() >= session.staleAt && !this.canRefresh(session)) {
-      this.end('expired', { broadcast: false });
-      return;
+/** A session as the stores and the other tabs keep it. */
+function recordOf(session: JotSession | null, version: number): JotRecord | null {
+  return (
+    session && {
+      accessToken: session.accessToken,
+      refreshToken: session.refreshToken,
+      skew: session.skew,
+      version,
+      remember: session.remember || undefined,
     }
-    this.timer?.schedule();
-  }
+  );
 }
