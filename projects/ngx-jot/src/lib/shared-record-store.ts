@@ -150,3 +150,66 @@ export function localStorageStore(win: Window): SharedRecordStore {
   // eslint-disable-next-line @typescript-eslint/require-await -- see above.
   return async (body) => body(readSharedEntry(load(win, SHARED_KEY)), (entry) => save(win, SHARED_KEY, entry));
 }
+
+/** A store that neither answers nor fails (a blocked database) must not keep the lock forever. */
+const IO_TIMEOUT_MS = 5_000;
+
+/**
+ * This tab's access to the shared record store: reads bounded by IO_TIMEOUT_MS, writes that keep
+ * a newer entry, and the writes still on their way (committed before the lock is released).
+ */
+export class SharedStoreAccess {
+  readonly #store: SharedRecordStore;
+  /** Runs `fn` outside Angular's zone: storage and timers are no work of the app. */
+  readonly #outside: <T>(fn: () => T) => T;
+  /** This tab's writes not yet committed (their values are not kept). */
+  #writes: Promise<unknown> = Promise.resolve();
+
+  constructor(store: SharedRecordStore, outside: <T>(fn: () => T) => T) {
+    this.#store = store;
+    this.#outside = outside;
+  }
+
+  /** The stored entry, or null (none, unreadable, or no answer in time). */
+  read(): Promise<SharedEntry | null> {
+    return this.bounded(
+      this.#outside(() => this.#store((current) => current, true)),
+      null,
+    );
+  }
+
+  /**
+   * Stores `entry` unless a newer entry is there already. With `since`, only if no other tab
+   * stored a state newer than `since`, and resolves with that state instead.
+   */
+  write(entry: SharedEntry, since?: SharedEntry): Promise<SharedEntry | null> {
+    return this.#outside(() =>
+      this.#store((current, put) => {
+        // Another tab's state stored after `since`: it wins over an entry based on `since`.
+        if (since && current && current.by !== entry.by && newer(current, since)) return current;
+        if (!current || !newer(current, entry)) put(entry);
+        return null;
+      }),
+    );
+  }
+
+  /** Counts `write` among the writes to commit before the lock is released. */
+  track(write: Promise<unknown>): void {
+    // `.then(noop)`: Promise.all's value is the array of its inputs' values, so chaining on it
+    // would keep every earlier write's value alive, nested, for the life of the tab.
+    this.#writes = Promise.all([this.#writes, write.catch(noop)]).then(noop);
+  }
+
+  /** Settles when this tab's writes are committed (or after IO_TIMEOUT_MS). */
+  flushed(): Promise<unknown> {
+    return this.bounded(this.#writes, null);
+  }
+
+  /** `io`, or `fallback` when it fails or takes longer than IO_TIMEOUT_MS. */
+  bounded<T>(io: Promise<T>, fallback: T): Promise<T> {
+    return new Promise<T>((resolve) => {
+      const timer = this.#outside(() => setTimeout(resolve, IO_TIMEOUT_MS, fallback));
+      void io.then(resolve, () => resolve(fallback)).then(() => clearTimeout(timer));
+    });
+  }
+}
