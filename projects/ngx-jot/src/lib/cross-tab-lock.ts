@@ -1,4 +1,6 @@
-import type { JotHost, JotLockedRefresh } from './feature-contracts';
+import type { NgZone } from '@angular/core';
+
+import type { JotHost } from './feature-contracts';
 import type { RefreshLock } from './refresh-lock';
 import { type SharedEntry, type SharedStoreAccess, newest } from './shared-record-store';
 import type { SharedSessionView } from './shared-session-view';
@@ -13,9 +15,6 @@ export interface LockedSession {
   readonly access: SharedStoreAccess;
   /** The app was torn down: nothing more is read or applied. */
   readonly destroyed: boolean;
-  /** Runs `fn` in Angular's zone (what the holder's work changes is app work) or outside it. */
-  inside<T>(fn: () => T): T;
-  outside<T>(fn: () => T): T;
   /** Takes in what the store holds; returns a newer entry holding another pair, for the holder to decide. */
   look(best: SharedEntry | null, options: { locked: boolean }): SharedEntry | undefined;
   /** Takes a newer state of another tab. */
@@ -30,6 +29,8 @@ export interface LockedSession {
 export class CrossTabLock {
   readonly #session: LockedSession;
   readonly #lock: RefreshLock;
+  /** Waiting for the lock is no work of the app; the holder's work is. */
+  readonly #zone: NgZone;
   /** exclusive() calls waiting for the lock or holding it. */
   #callers = 0;
   /**
@@ -42,9 +43,10 @@ export class CrossTabLock {
   /** A state received while this tab waits for or holds the lock; taken into account under it. */
   #deferred: SharedEntry | null = null;
 
-  constructor(session: LockedSession, lock: RefreshLock) {
+  constructor(session: LockedSession, lock: RefreshLock, zone: NgZone) {
     this.#session = session;
     this.#lock = lock;
+    this.#zone = zone;
   }
 
   /** A call waits for the lock or holds it. */
@@ -74,8 +76,7 @@ export class CrossTabLock {
 
   /** Runs `fn` holding the lock, with the shared record read under it (see JotCrossTab.exclusive). */
   exclusive<T>(fn: (shared: JotRecord | null) => Promise<T>): Promise<T> {
-    const session = this.#session;
-    if (session.destroyed) return fn(null);
+    if (this.#session.destroyed) return fn(null);
     if (this.#work) {
       // Only the holder's own work asks while the lock is held (the refresher looking at the
       // store once more before it gives up): it is ours already, and waiting would deadlock.
@@ -84,15 +85,7 @@ export class CrossTabLock {
       return run;
     }
     this.#callers++;
-    return session.outside(() => this.#lock(() => this.#hold(fn))).then((box) => box[0]);
-  }
-
-  /** Takes the newer pair another tab stored, or runs the refresh call (see JotCrossTab.refreshUnderLock). */
-  refreshUnderLock(refresh: JotLockedRefresh): Promise<void> {
-    return this.exclusive(async (shared) => {
-      if (!refresh.wanted() || this.#takeNewer(shared, refresh)) return;
-      await refresh.call();
-    });
+    return this.#zone.runOutsideAngular(() => this.#lock(() => this.#hold(fn))).then((box) => box[0]);
   }
 
   /** Holding the lock: the work and the calls it makes meanwhile, unless cut short; then this tab's writes. */
@@ -144,31 +137,11 @@ export class CrossTabLock {
     // shared state is newer in the origin's order and holds another pair.
     const base = view.held()?.version ?? 0;
     try {
-      return await this.#session.inside(() =>
+      return await this.#zone.run(() =>
         fn(best?.record ? { ...best.record, version: candidate ? base + 1 : base } : null),
       );
     } finally {
       if (candidate && view.holds(candidate) && view.isNewer(candidate)) view.known = candidate;
     }
   }
-
-  /** Under the lock: the shared pair, taken when it is newer than the one held and usable. True when taken. */
-  #takeNewer(shared: JotRecord | null, refresh: JotLockedRefresh): boolean {
-    const host = this.#session.host;
-    const held = host.record();
-    if (!shared || !held || !isNewer(shared, held)) return false;
-    const before = host.session();
-    const taken = host.adopt(shared, { fresh: false, from: 'other-tab' });
-    if (typeof taken === 'string' || Date.now() >= taken.staleAt) return false;
-    refresh.took(before, taken);
-    return true;
-  }
-}
-
-/** A shared record is another tab's newer session: a higher version and another token pair. */
-export function isNewer(shared: JotRecord, held: JotRecord): boolean {
-  return (
-    (shared.version ?? 0) > (held.version ?? 0) &&
-    (shared.refreshToken !== held.refreshToken || shared.accessToken !== held.accessToken)
-  );
 }

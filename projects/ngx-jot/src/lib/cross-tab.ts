@@ -44,18 +44,13 @@ import { DestroyRef, NgZone, inject } from '@angular/core';
 import { warnOnce } from './errors';
 import { JotFeatureKind, makeJotFeature, type JotFeature } from './feature';
 import { CrossTabLock, type LockedSession } from './cross-tab-lock';
+import { CrossTabMessages, type MessagedSession } from './cross-tab-messages';
 import { JOT_CROSS_TAB, type JotCrossTab, type JotHost, type JotLockedRefresh } from './feature-contracts';
 import { leaseLock, webLock } from './refresh-lock';
-import {
-  type SharedEntry,
-  SharedStoreAccess,
-  indexedDbStore,
-  localStorageStore,
-  readSharedEntry,
-} from './shared-record-store';
+import { type SharedEntry, SharedStoreAccess, indexedDbStore, localStorageStore } from './shared-record-store';
 import { SharedSessionView } from './shared-session-view';
 import type { JotRecord } from './storage';
-import { broadcastChannel, storageEventChannel, type TabChannel, type TabMessage } from './tab-channel';
+import { broadcastChannel, storageEventChannel } from './tab-channel';
 
 /**
  * Shares login, logout and refreshed tokens between the tabs of an origin, and lets one tab at a
@@ -77,57 +72,58 @@ const noop = () => undefined;
 export function createCrossTab(host: JotHost): JotCrossTab {
   const win = inject(DOCUMENT, { optional: true })?.defaultView;
   if (!win) return { publish: noop, refreshUnderLock: (refresh) => refresh.call(), exclusive: (fn) => fn(null) };
-  return new CrossTabSession(host, win, inject(NgZone), inject(DestroyRef));
+  const zone = inject(NgZone);
+  // Storage, locks, timers and messages are not work of the app: they run outside Angular's zone,
+  // so waiting for another tab never holds a zone.js app unstable. What they change comes back in
+  // through apply() and the lock holder's work.
+  const outside = <T>(fn: () => T): T => zone.runOutsideAngular(fn);
+  const idb = probe(() => win.indexedDB);
+  const locks = probe(() => win.navigator.locks);
+  const Channel = probe(() => win.BroadcastChannel);
+  const backup = localStorageStore(win);
+  const [store, closeStore] = idb ? indexedDbStore(idb, backup) : [backup, noop];
+  const session = new CrossTabSession(host, zone, new SharedStoreAccess(store, outside), randomId(win));
+  const lease = leaseLock(win, session.view.id, () => !session.destroyed);
+  const lock = new CrossTabLock(session, locks ? webLock(locks, lease) : lease, zone);
+  const messages = new CrossTabMessages(session, lock, (receive) =>
+    outside(() => (Channel ? broadcastChannel(Channel, receive) : storageEventChannel(win, receive))),
+  );
+  session.connect(lock, messages);
+  inject(DestroyRef).onDestroy(() => {
+    session.destroyed = true;
+    messages.close();
+    lock.cut();
+    closeStore();
+  });
+  // Made before the session restores what was stored: looks at the shared record once that is done.
+  void outside(() => session.start());
+  return session;
 }
 
 /**
  * The tab's side of the shared session: tells the other tabs of this tab's changes, takes theirs,
  * and runs refreshes under the origin's lock (cross-tab-lock.ts).
  */
-class CrossTabSession implements JotCrossTab, LockedSession {
+class CrossTabSession implements JotCrossTab, LockedSession, MessagedSession {
   readonly host: JotHost;
   readonly view: SharedSessionView;
   readonly access: SharedStoreAccess;
   readonly #zone: NgZone;
-  readonly #lock: CrossTabLock;
-  readonly #channel: TabChannel;
+  /** Set by connect(), right after construction: they need this session themselves. */
+  #lock!: CrossTabLock;
+  #messages!: CrossTabMessages;
   destroyed = false;
 
-  constructor(host: JotHost, win: Window & typeof globalThis, zone: NgZone, destroyRef: DestroyRef) {
+  constructor(host: JotHost, zone: NgZone, access: SharedStoreAccess, id: string) {
     this.host = host;
     this.#zone = zone;
-    this.view = new SharedSessionView(randomId(win), () => host.record());
-    const idb = probe(() => win.indexedDB);
-    const locks = probe(() => win.navigator.locks);
-    const Channel = probe(() => win.BroadcastChannel);
-    const backup = localStorageStore(win);
-    const [store, closeStore] = idb ? indexedDbStore(idb, backup) : [backup, noop];
-    this.access = new SharedStoreAccess(store, (fn) => this.outside(fn));
-    const lease = leaseLock(win, this.view.id, () => !this.destroyed);
-    this.#lock = new CrossTabLock(this, locks ? webLock(locks, lease) : lease);
-    const receive = (data: unknown) => this.#receive(data);
-    this.#channel = this.outside(() =>
-      Channel ? broadcastChannel(Channel, receive) : storageEventChannel(win, receive),
-    );
-    destroyRef.onDestroy(() => {
-      this.destroyed = true;
-      this.#channel.close();
-      this.#lock.cut();
-      closeStore();
-    });
-    // Made before the session restores what was stored: looks at the shared record once that is done.
-    void this.outside(() => this.#start());
+    this.access = access;
+    this.view = new SharedSessionView(id, () => host.record());
   }
 
-  // Storage, locks, timers and messages are not work of the app: they run outside Angular's
-  // zone, so waiting for another tab never holds a zone.js app unstable. What they change comes
-  // back in through apply() and the lock holder's work.
-  outside<T>(fn: () => T): T {
-    return this.#zone.runOutsideAngular(fn);
-  }
-
-  inside<T>(fn: () => T): T {
-    return this.#zone.run(fn);
+  connect(lock: CrossTabLock, messages: CrossTabMessages): void {
+    this.#lock = lock;
+    this.#messages = messages;
   }
 
   publish(record: JotRecord | null, { refreshed = false } = {}): void {
@@ -147,17 +143,20 @@ class CrossTabSession implements JotCrossTab, LockedSession {
       // Bounded: a store that never answers must not swallow the announcement (the others would
       // then refresh with a spent token); it goes out before this tab's lock is released.
       const stored = access.bounded(access.write(entry, since), null);
-      access.track(stored.then((winner) => (winner ? this.apply(winner) : this.#announce(entry))));
+      access.track(stored.then((winner) => (winner ? this.apply(winner) : this.#messages.announce(entry))));
       return;
     }
     // The session ended here: a refresh under the lock is void; the lock goes once this is stored.
     if (!record) lock.cut();
-    this.#announce(entry);
+    this.#messages.announce(entry);
     access.track(access.write(entry));
   }
 
   refreshUnderLock(refresh: JotLockedRefresh): Promise<void> {
-    return this.#lock.refreshUnderLock(refresh);
+    return this.#lock.exclusive(async (shared) => {
+      if (!refresh.wanted() || takeNewer(this.host, shared, refresh)) return;
+      await refresh.call();
+    });
   }
 
   exclusive<T>(fn: (shared: JotRecord | null) => Promise<T>): Promise<T> {
@@ -175,12 +174,12 @@ class CrossTabSession implements JotCrossTab, LockedSession {
       view.known = entry;
       if (view.held()) {
         if (!locked) this.#lock.cut();
-        this.inside(() => host.end('other-tab', { broadcast: false }));
+        this.#zone.run(() => host.end('other-tab', { broadcast: false }));
       }
       return;
     }
     if (!view.holds(entry)) {
-      const adopted = this.inside(() => host.adopt({ ...pair }, { fresh: false, from: 'other-tab' }));
+      const adopted = this.#zone.run(() => host.adopt({ ...pair }, { fresh: false, from: 'other-tab' }));
       if (typeof adopted === 'string') {
         // Not taken, so not this tab's place in the order either: a genuine state ordered
         // before this one (from a tab that never saw it) must still be taken.
@@ -212,7 +211,7 @@ class CrossTabSession implements JotCrossTab, LockedSession {
     return undefined;
   }
 
-  async #start(): Promise<void> {
+  async start(): Promise<void> {
     const stored = await this.access.read();
     if (this.destroyed) return;
     // Logged out elsewhere since this pair was stored: it ends here too. Another pair, or none
@@ -220,40 +219,27 @@ class CrossTabSession implements JotCrossTab, LockedSession {
     // write may still be on its way), and a new tab takes a session only from a live tab (hello),
     // not from disk.
     this.look(stored);
-    this.#post({ type: 'hello', by: this.view.id });
+    this.#messages.hello();
   }
+}
 
-  #receive(data: unknown): void {
-    if (this.destroyed) return;
-    const view = this.view;
-    const { type, by } = Object(data) as { type?: unknown; by?: unknown };
-    if (type === 'hello') {
-      // A new tab asks what the session is: the state this tab holds, if it knows its place.
-      if (typeof by === 'string' && view.known.version > 0 && view.holds(view.known)) this.#announce(view.known);
-      return;
-    }
-    const message = type === 'state' ? readSharedEntry(data) : null;
-    if (!message) return;
-    view.learn(message);
-    // Stale, or a state this tab already holds.
-    if (!view.isNewer(message)) return;
-    // A refresh here is waiting for the lock: what another tab stored is read under it, where
-    // the refresher decides; adopting now would make it refresh the adopted pair once more.
-    if (message.record && this.#lock.busy) this.#lock.defer(message);
-    else this.apply(message);
-  }
+/** Under the lock: the shared pair, taken when it is newer than the one held and usable. True when taken. */
+function takeNewer(host: JotHost, shared: JotRecord | null, refresh: JotLockedRefresh): boolean {
+  const held = host.record();
+  if (!shared || !held || !isNewer(shared, held)) return false;
+  const before = host.session();
+  const taken = host.adopt(shared, { fresh: false, from: 'other-tab' });
+  if (typeof taken === 'string' || Date.now() >= taken.staleAt) return false;
+  refresh.took(before, taken);
+  return true;
+}
 
-  #announce(entry: SharedEntry): void {
-    this.#post({ type: 'state', ...entry });
-  }
-
-  #post(message: TabMessage): void {
-    try {
-      this.#channel.send(message);
-    } catch {
-      // Closed while the app is torn down, or no storage: no messages.
-    }
-  }
+/** A shared record is another tab's newer session: a higher version and another token pair. */
+export function isNewer(shared: JotRecord, held: JotRecord): boolean {
+  return (
+    (shared.version ?? 0) > (held.version ?? 0) &&
+    (shared.refreshToken !== held.refreshToken || shared.accessToken !== held.accessToken)
+  );
 }
 
 // ---- platform ----
