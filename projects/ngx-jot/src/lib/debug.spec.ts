@@ -49,4 +49,31 @@ describe('withJotDebug', () => {
     expect(log.mock.calls.flat().join(' ')).not.toContain(TestBed.inject(JotAuth).token()!);
     log.mockRestore();
   });
+
+  it('names the origin the policy judged: a relative URL resolved against <base href>, not location', () => {
+    const base = document.createElement('base');
+    base.href = 'https://cdn.example.org/app/';
+    document.head.appendChild(base);
+    try {
+      TestBed.configureTestingModule({
+        providers: [
+          provideHttpClient(withInterceptors([jotInterceptor])),
+          provideHttpClientTesting(),
+          provideJot({ loginUrl: '/authenticate' }, withStorage('memory'), withJotDebug()),
+        ],
+      });
+      const log = jest.spyOn(console, 'debug').mockImplementation(() => undefined);
+      TestBed.inject(JotAuth).setTokens({ accessToken: fakeJwt({}) });
+      TestBed.inject(HttpClient).get('data/x').subscribe();
+      const req = TestBed.inject(HttpTestingController).expectOne(() => true);
+      expect(req.request.headers.has('Authorization')).toBe(false);
+      req.flush({});
+      expect(log.mock.calls.at(-1)?.[0]).toBe(
+        'ngx-jot: GET data/x: not attached: origin https://cdn.example.org not in allowedOrigins []',
+      );
+      log.mockRestore();
+    } finally {
+      base.remove();
+    }
+  });
 });
