@@ -164,8 +164,11 @@ class CrossTabSession implements JotCrossTab, LockedSession, MessagedSession {
   }
 
   /**
-   * Takes a newer state of another tab, without broadcasting it again. `locked`: found by this
-   * tab's lock holder, whose work goes on (it decides itself).
+   * Takes a newer state of another tab, without broadcasting it again (so no ping-pong). A logout
+   * there (a state without a pair) ends the session here with reason 'other-tab', cuts short a
+   * refresh this tab holds the lock for (`locked`: found by the lock holder itself, whose work goes
+   * on and decides), and the session then leaves a protected page for loginRoute. A pair is
+   * adopted; an unusable one is ignored, and does not become this tab's place in the order.
    */
   apply(entry: SharedEntry, { locked = false } = {}): void {
     const { host, view } = this;
