@@ -164,11 +164,10 @@ class CrossTabSession implements JotCrossTab, LockedSession, MessagedSession {
   }
 
   /**
-   * Takes a newer state of another tab, without broadcasting it again (so no ping-pong). A logout
-   * there (a state without a pair) ends the session here with reason 'other-tab', cuts short a
-   * refresh this tab holds the lock for (`locked`: found by the lock holder itself, whose work goes
-   * on and decides), and the session then leaves a protected page for loginRoute. A pair is
-   * adopted; an unusable one is ignored, and does not become this tab's place in the order.
+   * Takes a newer state of another tab, not told back (no ping-pong). A logout there ends the
+   * session here ('other-tab'), cuts short a refresh this tab holds the lock for (unless `locked`:
+   * found by the lock holder itself, which decides), and the session leaves a protected page for
+   * loginRoute. A pair is adopted; an unusable one is ignored and is not this tab's place in the order.
    */
   apply(entry: SharedEntry, { locked = false } = {}): void {
     const { host, view } = this;
