@@ -75,10 +75,10 @@ export interface ResolvedJotConfig {
 /** The default `readTokens`: `{token}`, `{access_token, refresh_token}` or `{accessToken, refreshToken}`. */
 export function defaultReadTokens(body: unknown): JotTokens | null {
   if (!body || typeof body !== 'object') return null;
-  const b = body as Record<string, unknown>;
-  const accessToken = b['access_token'] ?? b['accessToken'] ?? b['token'];
+  const fields = body as Record<string, unknown>;
+  const accessToken = fields['access_token'] ?? fields['accessToken'] ?? fields['token'];
   if (typeof accessToken !== 'string') return null;
-  const refreshToken = b['refresh_token'] ?? b['refreshToken'];
+  const refreshToken = fields['refresh_token'] ?? fields['refreshToken'];
   return { accessToken, refreshToken: typeof refreshToken === 'string' ? refreshToken : undefined };
 }
 

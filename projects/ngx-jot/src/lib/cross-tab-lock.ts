@@ -102,7 +102,7 @@ export class CrossTabLock {
       const run = this.#underLock(fn);
       pending.push(run);
       while (pending.length > 0 && this.#work === pending) {
-        await Promise.race([Promise.all(pending.splice(0).map((p) => p.catch(noop))), ended]);
+        await Promise.race([Promise.all(pending.splice(0).map((call) => call.catch(noop))), ended]);
       }
       this.#cut();
       // Whatever this tab now holds is committed before another tab may read it.

@@ -191,7 +191,7 @@ function toLogin(router: Router, loginRoute: string, routerState: RouterStateSna
     // canMatch runs before the final URL is known: the navigation holds what was asked for.
     const nav = router.currentNavigation();
     const tree = nav?.extractedUrl ?? nav?.initialUrl;
-    returnUrl = tree ? router.serializeUrl(tree) : `/${routerState.map((s) => s.path).join('/')}`;
+    returnUrl = tree ? router.serializeUrl(tree) : `/${routerState.map((segment) => segment.path).join('/')}`;
   } else {
     returnUrl = routerState.url;
   }
@@ -209,9 +209,9 @@ function claimsCheck(predicate: (claims: JwtPayload) => boolean): SessionCheck {
     try {
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare -- only a real `true` lets through; a truthy non-boolean from an untyped predicate denies.
       passes = predicate(session.claims) === true;
-    } catch (e) {
+    } catch (error) {
       // A predicate that throws (a claim of an unexpected shape) denies rather than lets through.
-      if (ngDevMode) warnOnce(state.config, `a jotClaimsGuard predicate threw (${String(e)}); access was denied.`);
+      if (ngDevMode) warnOnce(state.config, `a jotClaimsGuard predicate threw (${String(error)}); access was denied.`);
     }
     // No returnUrl: a guest guard on that route would send the user straight back here. The
     // state tells a guest guard there (forbiddenRoute defaults to loginRoute) to let them in.
@@ -265,7 +265,7 @@ function samePath(a: UrlTree, b: UrlTree): boolean {
   const path = (t: UrlTree) => {
     // Typed as always there, but '/' has no primary child.
     const primary = t.root.children['primary'] as UrlSegmentGroup | undefined;
-    return primary?.segments.map((s) => s.path).join('/') ?? '';
+    return primary?.segments.map((segment) => segment.path).join('/') ?? '';
   };
   return path(a) === path(b);
 }

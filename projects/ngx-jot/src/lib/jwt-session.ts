@@ -54,7 +54,7 @@ let utf8: TextDecoder | undefined;
  */
 function decodePart(part: string): unknown {
   const base64 = part.replace(/-/g, '+').replace(/_/g, '/');
-  const bytes = Uint8Array.from(atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4)), (c) => c.charCodeAt(0));
+  const bytes = Uint8Array.from(atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4)), (char) => char.charCodeAt(0));
   return JSON.parse((utf8 ??= new TextDecoder('utf-8', { fatal: true })).decode(bytes)) as unknown;
 }
 
@@ -66,7 +66,7 @@ export function decodeToken(token: unknown): { claims: JwtPayload } | { problem:
   if (typeof token !== 'string' || token === '')
     return { problem: ngDevMode ? 'the token is empty or not a string' : '' };
   const parts = token.split('.');
-  if (parts.length !== 3 || !parts[0] || !parts[1] || !parts.every((p) => BASE64URL.test(p))) {
+  if (parts.length !== 3 || !parts[0] || !parts[1] || !parts.every((part) => BASE64URL.test(part))) {
     return {
       problem: ngDevMode ? 'the token is not three dot-separated base64url parts (header.payload.signature)' : '',
     };
@@ -82,8 +82,8 @@ export function decodeToken(token: unknown): { claims: JwtPayload } | { problem:
   if (!isObject(header) || !isObject(claims))
     return { problem: ngDevMode ? 'the token header or payload is not a JSON object' : '' };
   for (const key of TIME_CLAIMS) {
-    const v = claims[key];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) {
+    const value = claims[key];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
       return { problem: ngDevMode ? `the token claim "${key}" is not a number` : '' };
     }
   }

@@ -84,7 +84,7 @@ export class OriginPolicy {
         (origin === this.#self ||
           origins.has(origin) ||
           // Patterns have no g or y flag (resolveConfig drops them), so test() keeps no state.
-          originPatterns.some((p) => p.test(origin)));
+          originPatterns.some((pattern) => pattern.test(origin)));
       if (cache.size >= CACHE_LIMIT) cache.clear();
       cache.set(key, verdict);
     }

@@ -43,7 +43,7 @@ export function provideJot(config: JotConfig, ...features: JotFeature[]): Enviro
     { provide: JOT_ORIGIN_POLICY, useFactory: createOriginPolicy },
     SessionState,
     JotAuth,
-    features.map((f) => f.ɵproviders),
+    features.map((feature) => feature.ɵproviders),
     // Restores the session (awaiting an async store) before the first navigation.
     provideAppInitializer(() => inject(SessionState).restoring ?? undefined),
     ngDevMode ? devChecks() : [],
@@ -57,19 +57,19 @@ export function provideJot(config: JotConfig, ...features: JotFeature[]): Enviro
 function checkFeatures(features: JotFeature[]): void {
   // A feature not called (`withRefresh` for `withRefresh()`) or a conditional `undefined`: runtime check for JavaScript callers and `any`; the type cannot promise it.
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above.
-  const kinds = features.map((f) => f?.ɵkind);
+  const kinds = features.map((feature) => feature?.ɵkind);
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above.
-  if (kinds.some((k) => k === undefined)) {
+  if (kinds.some((kind) => kind === undefined)) {
     throw configError(
       `provideJot() features must be made by withRefresh(), withStorage(), withCrossTabSync() or withJotDebug().`,
     );
   }
   for (const kind of [JotFeatureKind.Refresh, JotFeatureKind.Storage, JotFeatureKind.CrossTabSync]) {
-    if (kinds.filter((k) => k === kind).length > 1) {
+    if (kinds.filter((other) => other === kind).length > 1) {
       throw configError(`provideJot() got the same feature twice (${JotFeatureKind[kind]}); pass each withX() once.`);
     }
   }
-  const storage = features.find((f) => f.ɵkind === JotFeatureKind.Storage)?.ɵstorage ?? 'session';
+  const storage = features.find((feature) => feature.ɵkind === JotFeatureKind.Storage)?.ɵstorage ?? 'session';
   if (storage === 'memory' && kinds.includes(JotFeatureKind.CrossTabSync)) {
     throw configError(
       `withStorage('memory') cannot be combined with withCrossTabSync(): memory is private to one tab. ` +

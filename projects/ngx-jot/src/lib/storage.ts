@@ -51,7 +51,7 @@ export const JOT_STORAGE_KEY = 'ngx-jot';
 /** A store that keeps the tokens in this injector only. */
 export function memoryStore(): JotTokenStore {
   let value: JotTokens | null = null;
-  return { get: () => value, set: (t) => void (value = t) };
+  return { get: () => value, set: (tokens) => void (value = tokens) };
 }
 
 /** A store over `window.sessionStorage` / `localStorage`; every access may throw (private mode, quota, policies). */
@@ -163,7 +163,9 @@ export class JotStorage {
     const orRemembered = (record: JotTokens | null) => {
       if (record) return found(record, 'configured');
       const remembered = this.#use('remember', (store) => store.get(), null);
-      return isPromise(remembered) ? remembered.then((r) => found(r, 'remember')) : found(remembered, 'remember');
+      return isPromise(remembered)
+        ? remembered.then((record) => found(record, 'remember'))
+        : found(remembered, 'remember');
     };
     const configured = this.#use('configured', (store) => store.get(), null);
     return isPromise(configured) ? configured.then(orRemembered) : orRemembered(configured);
@@ -205,8 +207,8 @@ export class JotStorage {
     try {
       const result = fn(store);
       return isPromise(result) ? result.catch(degrade) : result;
-    } catch (e) {
-      return degrade(e);
+    } catch (error) {
+      return degrade(error);
     }
   }
 }
