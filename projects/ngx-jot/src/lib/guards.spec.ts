@@ -401,6 +401,19 @@ describe('guards', () => {
       expect(returnUrlOf(router)).toBe('/admin?x=1');
     });
 
+    it('another tab logging out leaves a protected page whether or not a guard ran in this app', async () => {
+      const { router } = setUp({ token: fakeJwt({ sub: 'ada' }) });
+      await RouterTestingHarness.create('/');
+      // The page shown becomes protected without any guard running here (its route gains jotGuard
+      // after the navigation): the redirect is told from the routes, not installed by a guard.
+      const home = router.config.find((route) => route.path === '')!;
+      home.canActivate = [jotGuard];
+      TestBed.inject(SessionState).end('other-tab', { broadcast: false });
+      await settle();
+      expect(pathOf(router)).toBe('/login');
+      expect(returnUrlOf(router)).toBe('/');
+    });
+
     it('does not move a user off a public page', async () => {
       const { router } = setUp({ token: fakeJwt({ sub: 'ada' }) });
       const harness = await RouterTestingHarness.create('/admin');
