@@ -108,6 +108,9 @@ describe('withCrossTabSync', () => {
         expect(t.events.filter((e) => e.type === 'refresh-success')).toHaveLength(1);
         expect(t.auth.isAuthenticated()).toBe(true);
       }
+      // One tab's call answered; the others took its pair and sent none, and say so.
+      const sources = tabs.flatMap((t) => t.events.flatMap((e) => (e.type === 'refresh-success' ? [e.source] : [])));
+      expect(sources.sort()).toEqual(['other-tab', 'other-tab', 'this-tab']);
       if (options.indexedDB !== false && options.locks !== false && !failOpen) {
         // The refreshing tab committed the rotated pair to IndexedDB before it let the lock go.
         const grant = origin.timeline.findIndex((e) => e.what === 'grant');

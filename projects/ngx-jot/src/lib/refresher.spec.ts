@@ -106,7 +106,9 @@ describe('401 handling: one refresh, a queue, one replay', () => {
       expect(answers).toHaveLength(n);
       expect(new Set(answers.map((a) => (a as { id: string }).id)).size).toBe(n);
       expect(events.filter((e) => e.type === 'refresh-start')).toHaveLength(1);
-      expect(events.filter((e) => e.type === 'refresh-success')).toHaveLength(1);
+      expect(events.filter((e) => e.type === 'refresh-success')).toEqual([
+        { type: 'refresh-success', source: 'this-tab' },
+      ]);
     },
   );
 
