@@ -23,7 +23,7 @@
  * - No BroadcastChannel: messages travel as `storage` events of one localStorage key.
  * - No localStorage either (storage blocked): no lease and no fallback store; tabs refresh on
  *   their own.
- * - Server rendering: nothing (JotAuth creates this in the browser only).
+ * - Server rendering: nothing (the session (session-state.ts) makes this in the browser only).
  * Everywhere: a received state is applied only when newer than the one held and holding another
  * pair, and never re-broadcast (adopted and ended without broadcast, so no logout ping-pong); a
  * logout ends every tab holding an older state.

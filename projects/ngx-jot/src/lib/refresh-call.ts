@@ -38,7 +38,7 @@ const BUSY_FIRST_PAUSE_MS = 1_000;
 const BUSY_MAX_PAUSE_MS = 10_000;
 
 /**
- * The hard floor between two refresh calls when ngx-jot starts the second by itself (timer, held
+ * The hard floor between two refresh calls when ngx-jot starts the second by itself (timer, guards, held
  * or refused requests): whatever lifetimes, clocks and failures the server sends, never more than
  * one a second. `JotAuth.refresh()`, which the app calls on purpose, runs at once.
  */

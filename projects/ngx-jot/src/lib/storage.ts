@@ -67,7 +67,7 @@ export function webStore(win: Window, kind: 'session' | 'local'): JotTokenStore 
       } catch {
         parsed = null;
       }
-      // Unreadable JSON is a malformed record, not a broken storage: JotAuth warns once and clears it.
+      // Unreadable JSON is a malformed record, not a broken storage: restore-session.ts warns once and clears it.
       return parsed && typeof parsed === 'object' ? (parsed as JotRecord) : { accessToken: '' };
     },
     set(tokens) {
