@@ -13,13 +13,15 @@ import {
 import { HttpTestingController, provideHttpClientTesting, type TestRequest } from '@angular/common/http/testing';
 import { ApplicationRef } from '@angular/core';
 import { TestBed } from '@angular/core/testing';
+import type { ActivatedRouteSnapshot, RouterStateSnapshot } from '@angular/router';
 import { fakeJwt } from '../../testing-private/fake-jwt';
-import { Subject, takeUntil } from 'rxjs';
+import { type Observable, Subject, takeUntil } from 'rxjs';
 
 import type { JotConfig } from './config';
 import { JotError } from './errors';
 import { JotAuth } from './jot-auth';
 import { type JotEvent } from './events';
+import { jotGuard } from './guards';
 import { jotInterceptor } from './jot-interceptor';
 import { provideJot } from './provide-jot';
 import { withRefresh } from './refresher';
@@ -540,6 +542,22 @@ describe('refresh with cookies to an origin that is not allowed', () => {
 describe('proactive refresh and the clock', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
+
+  it('a guard that needs a refresh keeps the one-a-second floor, as every refresh ngx-jot starts itself', () => {
+    const { ctrl, auth } = setup();
+    auth.setTokens({ accessToken: fakeJwt({ sub: 'a' }, { expiresInSeconds: -60 }), refreshToken: 'r1' });
+    auth.refresh().subscribe({ error: () => undefined });
+    ctrl.expectOne('/refresh').flush(null, { status: 503, statusText: 'Service Unavailable' });
+    let decided: unknown;
+    const guarded = TestBed.runInInjectionContext(() =>
+      jotGuard({} as ActivatedRouteSnapshot, { url: '/account' } as RouterStateSnapshot),
+    ) as Observable<unknown>;
+    guarded.subscribe((result) => (decided = result));
+    ctrl.expectNone('/refresh');
+    jest.advanceTimersByTime(1_000);
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ sub: 'a', gen: 2 }), refresh_token: 'r2' });
+    expect(decided).toBe(true);
+  });
 
   it('refreshes before exp, is cancelled by logout, leaves no timer, and never blocks stability', async () => {
     const { ctrl, auth } = setup({ refreshBeforeExpirySeconds: 30 });
