@@ -1,8 +1,10 @@
 import {
+  type HttpBackend,
   HttpClient,
   HttpContext,
   HttpContextToken,
   HttpErrorResponse,
+  type HttpEvent,
   HttpEventType,
   HttpHeaders,
   HttpParams,
@@ -14,7 +16,7 @@ import { HttpTestingController, provideHttpClientTesting, type TestRequest } fro
 import { ApplicationRef } from '@angular/core';
 import { TestBed } from '@angular/core/testing';
 import { fakeJwt } from 'ngx-jot/testing';
-import { Subject, takeUntil } from 'rxjs';
+import { Observable, Subject, takeUntil } from 'rxjs';
 
 import type { JotConfig } from './config';
 import { JotError } from './errors';
@@ -22,6 +24,9 @@ import { JotAuth, type JotEvent } from './jot-auth';
 import { jotInterceptor } from './jot-interceptor';
 import { provideJot, withRefresh, withStorage } from './provide-jot';
 import type { JotRefreshOptions } from './refresh-queue';
+import { JOT_STORAGE_KEY } from './storage';
+import { FakeOrigin } from './testing-fakes/fake-browser';
+import { openApp } from './testing-fakes/fake-tab-app';
 
 const UNAUTHORIZED = { status: 401, statusText: 'Unauthorized' };
 
@@ -545,4 +550,92 @@ describe('proactive refresh and the clock', () => {
     document.dispatchEvent(new Event('visibilitychange'));
     ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({}), refresh_token: 'r2' });
   });
+});
+
+/** Defects the model-based test (session-model.spec.ts) found that issue 14 did not list. */
+describe('401 handling: cases found by the session model', () => {
+  afterEach(() => {
+    TestBed.inject(HttpTestingController).verify();
+    jest.useRealTimers();
+  });
+
+  it('a 401 for user A is not replayed with user B’s token after B logs in meanwhile', () => {
+    const { http, ctrl, auth } = setup();
+    let error: unknown;
+    http.get('/api/mine').subscribe({ error: (e: unknown) => (error = e) });
+    const sentAsA = ctrl.expectOne('/api/mine');
+    const bob = fakeJwt({ sub: 'bob' });
+    auth.setTokens({ accessToken: bob, refreshToken: 'rb' });
+    sentAsA.flush(null, UNAUTHORIZED);
+    // Replayed as bob, a request that user "a" made (a purchase, a deletion) would act as bob.
+    ctrl.expectNone('/api/mine');
+    expect(
+      (error instanceof HttpErrorResponse && error.status === 401) ||
+        (error instanceof JotError && error.code === ('subject-changed' as JotError['code'])),
+    ).toBe(true);
+    expect(auth.token()).toBe(bob);
+  });
+
+  it('a 401 for an older token is not replayed with a newer one known to be expired: it waits for a refresh', () => {
+    jest.useFakeTimers();
+    const { http, ctrl, auth } = setup();
+    let answer: unknown;
+    http.get('/api/a').subscribe((body) => (answer = body));
+    const first = ctrl.expectOne('/api/a');
+    // A newer pair arrives (setTokens, another tab) whose access token is already expired.
+    const expired = fakeJwt({ sub: 'a', gen: 2 }, { expiresInSeconds: -60 });
+    auth.setTokens({ accessToken: expired, refreshToken: 'r2' });
+    first.flush(null, UNAUTHORIZED);
+    for (const sent of ctrl.match('/api/a')) {
+      expect(bearer(sent)).not.toBe(`Bearer ${expired}`);
+      sent.flush(null, UNAUTHORIZED);
+    }
+    const fresh = fakeJwt({ sub: 'a', gen: 3 });
+    ctrl.expectOne('/refresh').flush({ access_token: fresh, refresh_token: 'r3' });
+    const replay = ctrl.expectOne('/api/a');
+    expect(bearer(replay)).toBe(`Bearer ${fresh}`);
+    replay.flush('ok');
+    expect(answer).toBe('ok');
+    expect(auth.token()).toBe(fresh);
+  });
+});
+
+describe('a 401 that arrives after the app is torn down', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it.each([
+    ['with a refresh token', 'r1'],
+    ['without one', null],
+  ])(
+    'is passed to its caller, and nothing else runs: no refresh, no store write, no NG0205 (%s)',
+    (_name, refreshToken) => {
+      jest.useFakeTimers();
+      const tab = new FakeOrigin().openTab();
+      const calls: { url: string; answer: (status: number) => void }[] = [];
+      const backend: HttpBackend = {
+        handle: (req) =>
+          new Observable<HttpEvent<unknown>>((subscriber) => {
+            calls.push({
+              url: req.url,
+              answer: (status) => subscriber.error(new HttpErrorResponse({ status, url: req.url })),
+            });
+          }),
+      };
+      const app = openApp(tab, { backend: () => backend }, { features: [withRefresh({ url: '/refresh' })] });
+      app.auth.setTokens({ accessToken: fakeJwt({ sub: 'ada' }), refreshToken });
+      let error: unknown;
+      app.http.get('/api/a').subscribe({ error: (e: unknown) => (error = e) });
+      app.close();
+      // A reload's new app instance reads this very store.
+      const stored = tab.sessionStorage.getItem(JOT_STORAGE_KEY);
+      expect(stored).not.toBeNull();
+
+      calls[0].answer(401);
+      expect(() => jest.runOnlyPendingTimers()).not.toThrow();
+      expect(calls.map((c) => c.url)).toEqual(['/api/a']);
+      expect(tab.sessionStorage.getItem(JOT_STORAGE_KEY)).toBe(stored);
+      expect(error).toBeInstanceOf(HttpErrorResponse);
+      expect((error as HttpErrorResponse).status).toBe(401);
+    },
+  );
 });
