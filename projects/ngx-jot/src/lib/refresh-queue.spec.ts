@@ -541,6 +541,25 @@ describe('proactive refresh and the clock', () => {
     ctrl.expectOne('/api/next').flush('ok');
   });
 
+  it('a tab flipping visible while the refresh server fails does not refresh more than a few times a second', () => {
+    // Found by the session model: visibilitychange re-checks at once and skipped the pause after a failure.
+    const { ctrl, auth } = setup();
+    auth.setTokens({ accessToken: fakeJwt({}, { expiresInSeconds: 20 }), refreshToken: 'r1' });
+    jest.advanceTimersByTime(10_500);
+    ctrl.expectOne('/refresh').flush(null, { status: 503, statusText: 'Service Unavailable' });
+    let refreshCount = 0;
+    for (let flip = 0; flip < 10; flip++) {
+      document.dispatchEvent(new Event('visibilitychange'));
+      jest.advanceTimersByTime(100);
+      for (const r of ctrl.match('/refresh')) {
+        refreshCount++;
+        r.flush(null, { status: 503, statusText: 'Service Unavailable' });
+      }
+    }
+    expect(refreshCount).toBeLessThanOrEqual(2);
+    expect(auth.isAuthenticated()).toBe(true);
+  });
+
   it('re-checks expiry when the tab becomes visible again (timers are late after sleep)', () => {
     const { ctrl, auth } = setup();
     auth.setTokens({ accessToken: fakeJwt({}, { expiresInSeconds: 60 }), refreshToken: 'r1' });
