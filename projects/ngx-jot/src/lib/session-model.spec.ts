@@ -5,7 +5,7 @@
  * exactly once, no expired token sent, no token to a non-allowed or excluded URL, one refresh in
  * flight, nothing alive after destroy, refreshes no faster than half a token lifetime, …).
  *
- * CI runs JOT_MODEL_RUNS (default 2000) sequences from JOT_MODEL_SEED (default fixed); on failure
+ * CI runs JOT_MODEL_RUNS (default 5000) sequences from JOT_MODEL_SEED (default fixed); on failure
  * fast-check prints the seed, the replay path and the shrunk command list. `npm run fuzz` runs
  * many more from a random seed (scripts/fuzz.mjs). JOT_MODEL_TOLERATE=tag,tag (e.g. `#1,#5,codes,new`)
  * records those violations without failing, to look past known defects.
@@ -26,7 +26,7 @@ interface Model {
 type Command = fc.AsyncCommand<Model, SessionHarness>;
 
 const env = (name: string) => process.env[name] || undefined;
-const RUNS = Number(env('JOT_MODEL_RUNS') ?? 2000);
+const RUNS = Number(env('JOT_MODEL_RUNS') ?? 5000);
 const SEED = Number(env('JOT_MODEL_SEED') ?? 14_2026);
 const PATH = env('JOT_MODEL_PATH');
 const MAX_COMMANDS = Number(env('JOT_MODEL_MAX_COMMANDS') ?? 30);
