@@ -149,6 +149,19 @@ describe('withCrossTabSync', () => {
     expect(origin.indexedDB.peek('ngx-jot', 'sync', 'record')).toMatchObject({ record: null });
   });
 
+  it('another user logging in in one tab is a new session in the others: logout, then login', async () => {
+    // Found by the session model: the other tabs switched from ada to bob with no event at all.
+    const [a, b] = await twoTabsAsAda();
+    const mark = b.events.length;
+    a.auth.login({ username: 'bob' }).subscribe();
+    await settle();
+    expect(b.auth.claims()?.sub).toBe('bob');
+    expect(b.events.slice(mark)).toEqual([
+      { type: 'logout', reason: 'other-tab' },
+      { type: 'login', source: 'other-tab' },
+    ]);
+  });
+
   it('login in one tab reaches the open tabs, and a tab opened later asks them', async () => {
     const [a, b] = await twoTabsAsAda();
     expect(b.auth.claims()?.name).toBe('Ada');

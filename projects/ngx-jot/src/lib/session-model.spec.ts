@@ -129,6 +129,19 @@ const visibility = fc
   .constantFrom<'visible' | 'hidden'>('visible', 'hidden')
   .map((state) => command(`tab ${state}`, true, (r) => r.step('visibility', () => r.visibility(state))));
 
+/** With cross-tab sync only (a no-op otherwise): what another tab of the origin does. */
+const otherTab = fc
+  .tuple(
+    fc.constantFrom<'login' | 'logout' | 'refresh'>('login', 'logout', 'refresh'),
+    fc.constantFrom('ada', 'bob'),
+    TTL,
+  )
+  .map(([action, sub, ttl]) =>
+    command(`other tab: ${action}${action === 'login' ? `(${sub}, ${ttl} s)` : '()'}`, false, (r) =>
+      r.step('other-tab', () => r.otherTab(action, sub, ttl)),
+    ),
+  );
+
 const destroy = fc.constant(
   command(
     'destroy app',
@@ -168,6 +181,7 @@ const commands = fc.commands(
     waitLifetime,
     clockJump,
     visibility,
+    otherTab,
     destroy,
     reload,
   ],

@@ -60,6 +60,7 @@ type StepKind =
   | 'visibility'
   | 'destroy'
   | 'reload'
+  | 'other-tab'
   | 'drain';
 const TIMER_DRIVEN: ReadonlySet<StepKind> = new Set(['advance', 'clock', 'visibility']);
 
@@ -82,6 +83,8 @@ const MIN_REFRESH_GAP_MS = 250;
 /** Time every step lets messages, locks and storage run (fake time, several browser task hops). */
 const SETTLE_MS = 20;
 const LOCK = 'ngx-jot-refresh';
+/** The `gen` of the other tab's calls. */
+const OTHER_TAB = -1;
 
 interface Issued {
   sub: string;
@@ -148,6 +151,8 @@ export class SessionHarness {
   readonly origin = new FakeOrigin();
   readonly tab: FakeTab;
   app: TabApp | null = null;
+  /** Another tab of the origin (sync runs only); its calls share the server. */
+  other: TabApp | null = null;
   gen = 0;
   /** Monotonic time the test let pass (device clock jumps do not count). */
   real = 0;
@@ -182,13 +187,17 @@ export class SessionHarness {
 
   start(): void {
     this.gen++;
-    const gen = this.gen;
+    this.app = this.#open(this.tab, this.gen);
+    this.#storageWhileDead = undefined;
+  }
+
+  #open(tab: FakeTab, gen: number): TabApp {
     const features = [
       withRefresh({ url: '/refresh', refreshBeforeExpirySeconds: this.options.refreshBeforeSeconds }),
       ...(this.options.sync ? [withCrossTabSync()] : []),
     ];
-    this.app = openApp(
-      this.tab,
+    return openApp(
+      tab,
       { backend: () => this.#backend(gen) },
       {
         config: {
@@ -201,7 +210,6 @@ export class SessionHarness {
         router: false,
       },
     );
-    this.#storageWhileDead = undefined;
   }
 
   get serverNow(): number {
@@ -381,6 +389,21 @@ export class SessionHarness {
     return Math.max(10, Math.round((issued ? issued.ttl * 1000 : 1000) * fraction));
   }
 
+  /** With cross-tab sync: another tab of the origin (opened on first use) logs in, out, or refreshes. */
+  otherTab(action: 'login' | 'logout' | 'refresh', sub: string, ttl: number): void {
+    if (!this.options.sync) return;
+    this.other ??= this.#open(this.origin.openTab(), OTHER_TAB);
+    const auth = this.other.auth;
+    if (action === 'login') {
+      this.#nextLogin = { sub, ttl, fail: false };
+      auth.login({ username: sub }).subscribe({ error: () => undefined });
+    } else if (action === 'logout') {
+      auth.logout();
+    } else {
+      auth.refresh().subscribe({ error: () => undefined });
+    }
+  }
+
   clockJump(deltaMs: number): void {
     jest.setSystemTime(Date.now() + deltaMs);
     this.serverOffset -= deltaMs;
@@ -431,6 +454,8 @@ export class SessionHarness {
   close(): void {
     this.app?.injector.destroy();
     this.app = null;
+    this.other?.close();
+    this.other = null;
     this.tab.close();
   }
 
@@ -475,12 +500,16 @@ export class SessionHarness {
       this.#storageWhileDead = raw;
       if (this.#listeners !== 0)
         this.#violate('new:after-destroy', `${this.#listeners} DOM listeners left after destroy`);
-      const timers = jest.getTimerCount();
-      if (timers !== 0) this.#violate('new:after-destroy', `${timers} timers left after destroy`);
-      const channels = (this.origin.channels as unknown as { open: Set<unknown> }).open.size;
+      const open = (this.origin.channels as unknown as { open: Set<{ tab: FakeTab }> }).open;
+      const channels = [...open].filter((member) => member.tab === this.tab).length;
       if (channels !== 0) this.#violate('new:after-destroy', `${channels} BroadcastChannels left open after destroy`);
-      if (this.origin.locks.isHeld(LOCK))
-        this.#violate('new:after-destroy', 'the refresh lock is still held after destroy');
+      // Timers and the lock are the origin's: only checked when no other tab has any.
+      if (!this.other) {
+        const timers = jest.getTimerCount();
+        if (timers !== 0) this.#violate('new:after-destroy', `${timers} timers left after destroy`);
+        if (this.origin.locks.isHeld(LOCK))
+          this.#violate('new:after-destroy', 'the refresh lock is still held after destroy');
+      }
     } else if (raw !== this.#storageWhileDead) {
       this.#violate('new:after-destroy', 'the store was written after the app was destroyed');
     }
@@ -503,13 +532,19 @@ export class SessionHarness {
       );
     if (before && !after && !types.includes('logout'))
       this.#violate('new:no-logout-event', `the session ended during ${kind} without a logout event`);
-    if (before && after && subBefore !== subAfter && kind === 'refresh') {
+    if (before && after && subBefore !== subAfter) {
       this.#sessionEpoch++;
       const logout = types.indexOf('logout');
-      if (logout < 0 || types.indexOf('login', logout) < 0)
+      // Another user is a new session: a logout, then a login (issue item 10 for refreshes).
+      if (kind === 'refresh' && (logout < 0 || types.indexOf('login', logout) < 0))
         this.#violate(
           '#10',
           `the refresh changed the subject ${subBefore} -> ${subAfter} without logout + login events`,
+        );
+      if (kind !== 'refresh' && !types.includes('login'))
+        this.#violate(
+          'new:silent-identity-change',
+          `the subject changed ${subBefore} -> ${subAfter} during ${kind} without a login event`,
         );
     }
     const answered = this.#afterRefreshAnswer;
@@ -649,15 +684,15 @@ export class SessionHarness {
     this.outbounds.push(out);
     const tracked = out.reqId === null ? undefined : this.requests.find((r) => r.id === out.reqId);
     tracked?.outbounds.push(out);
-    if (gen !== this.gen || !this.app)
-      this.#violate('new:after-destroy', `a ${kind} call to ${req.url} left an app that was destroyed`);
+    if (gen !== OTHER_TAB && (gen !== this.gen || !this.app))
+      this.#violate('new:sent-after-destroy', `a ${kind} call to ${req.url} left an app that was destroyed`);
     if (kind !== 'api' && token) this.#violate('new:token-leak', `the ${kind} call carried the access token`);
     for (const t of this.issued.keys()) {
       if (req.urlWithParams.includes(t))
         this.#violate('new:token-in-url', `a token is in the URL ${req.urlWithParams}`);
     }
     if (tracked && token) this.#checkSentToken(tracked, token);
-    if (kind === 'refresh') this.#checkRefreshRate(out);
+    if (kind === 'refresh' && gen !== OTHER_TAB) this.#checkRefreshRate(out);
     return out;
   }
 
