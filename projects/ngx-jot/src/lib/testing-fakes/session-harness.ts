@@ -108,6 +108,8 @@ interface Outbound {
   sentReal: number;
   sentDevice: number;
   during: StepKind;
+  /** The token its app held when it was sent. */
+  heldAtSend: string | null;
   /** Answered after its app was destroyed. */
   lateAnswer?: boolean;
   /** Refresh only: started by a timer or listener, not by a request, a 401 or a retry. */
@@ -175,6 +177,7 @@ export class SessionHarness {
   #sessionEpoch = 0;
   #lastRefreshEpoch = -1;
   #storageWhileDead: string | null | undefined;
+  #otherTabActed = -1;
 
   constructor(readonly options: HarnessOptions) {
     this.serverOffset = options.serverOffsetMs;
@@ -348,7 +351,10 @@ export class SessionHarness {
         retryAfter && (answer === 429 || answer === 503) ? new HttpHeaders({ 'Retry-After': '2' }) : undefined;
       out.subscriber.error(new HttpErrorResponse({ status: answer, error: { answer }, url: out.url, headers }));
     }
-    this.#afterRefreshAnswer = { answer, heldBefore, issuedToken, gen: out.gen };
+    // A session that changed meanwhile (another tab's login, maybe not delivered yet) is newer than
+    // this refresh's result: either may be what the tabs settle on.
+    const changed = heldBefore !== out.heldAtSend || this.#otherTabActed >= out.sentReal;
+    this.#afterRefreshAnswer = { answer, heldBefore, issuedToken, gen: changed ? NaN : out.gen };
   }
 
   #afterRefreshAnswer: {
@@ -393,6 +399,7 @@ export class SessionHarness {
   otherTab(action: 'login' | 'logout' | 'refresh', sub: string, ttl: number): void {
     if (!this.options.sync) return;
     this.other ??= this.#open(this.origin.openTab(), OTHER_TAB);
+    this.#otherTabActed = this.real;
     const auth = this.other.auth;
     if (action === 'login') {
       this.#nextLogin = { sub, ttl, fail: false };
@@ -679,6 +686,7 @@ export class SessionHarness {
       state: 'pending',
       sentReal: this.real,
       sentDevice: Date.now(),
+      heldAtSend: gen === this.gen ? (this.app?.auth.token() ?? null) : null,
       during: this.#step,
     };
     this.outbounds.push(out);
