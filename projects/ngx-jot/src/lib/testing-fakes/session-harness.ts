@@ -539,22 +539,30 @@ export class SessionHarness {
       );
     if (before && !after && !types.includes('logout'))
       this.#violate('new:no-logout-event', `the session ended during ${kind} without a logout event`);
+    const answered = this.#afterRefreshAnswer;
     if (before && after && subBefore !== subAfter) {
       this.#sessionEpoch++;
       const logout = types.indexOf('logout');
+      const byRefresh = kind === 'refresh' && after === answered?.issuedToken;
       // Another user is a new session: a logout, then a login (issue item 10 for refreshes).
-      if (kind === 'refresh' && (logout < 0 || types.indexOf('login', logout) < 0))
+      if (byRefresh && answered.answer === 'other-sub') {
+        if (logout < 0 || types.indexOf('login', logout) < 0)
+          this.#violate(
+            '#10',
+            `the refresh changed the subject ${subBefore} -> ${subAfter} without logout + login events`,
+          );
+      } else if (byRefresh) {
         this.#violate(
-          '#10',
-          `the refresh changed the subject ${subBefore} -> ${subAfter} without logout + login events`,
+          'new:stale-refresh',
+          `a refresh of ${subAfter}'s session replaced the newer session of ${subBefore} (another tab's login)`,
         );
-      if (kind !== 'refresh' && !types.includes('login'))
+      } else if (!types.includes('login')) {
         this.#violate(
           'new:silent-identity-change',
           `the subject changed ${subBefore} -> ${subAfter} during ${kind} without a login event`,
         );
+      }
     }
-    const answered = this.#afterRefreshAnswer;
     this.#afterRefreshAnswer = null;
     if (kind === 'refresh' && answered && answered.gen === this.gen && answered.heldBefore) {
       const { answer, heldBefore, issuedToken } = answered;
