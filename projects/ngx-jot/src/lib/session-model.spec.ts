@@ -142,6 +142,10 @@ const otherTab = fc
     ),
   );
 
+const refreshCall = fc.constant(
+  command('app calls refresh()', true, (r) => r.step('refresh-call', () => r.refreshCall())),
+);
+
 const destroy = fc.constant(
   command(
     'destroy app',
@@ -182,6 +186,7 @@ const commands = fc.commands(
     clockJump,
     visibility,
     otherTab,
+    refreshCall,
     destroy,
     reload,
   ],
@@ -191,6 +196,7 @@ const commands = fc.commands(
 const settings = fc.record({
   sync: fc.boolean(),
   refreshBeforeSeconds: fc.constantFrom(undefined, 120),
+  cookie: fc.constantFrom(false, false, true),
   serverOffsetMs: fc.constantFrom(0, 0, 2_000, -2_000, 4_000, -4_000, 10_000, -10_000, 600_000, -600_000),
 });
 

@@ -61,6 +61,7 @@ type StepKind =
   | 'destroy'
   | 'reload'
   | 'other-tab'
+  | 'refresh-call'
   | 'drain';
 const TIMER_DRIVEN: ReadonlySet<StepKind> = new Set(['advance', 'clock', 'visibility']);
 
@@ -139,6 +140,8 @@ export interface HarnessOptions {
   sync: boolean;
   /** `withRefresh({ refreshBeforeExpirySeconds })`; above the 30 s leeway, tokens are refreshed well before they go stale. */
   refreshBeforeSeconds?: number;
+  /** The refresh token lives in an HttpOnly cookie (`withCredentials`): token responses carry none. */
+  cookie?: boolean;
   /** Server clock minus device clock at start, ms. */
   serverOffsetMs: number;
   /** Violation tags to record but not fail on (hunting for new defects past known ones). */
@@ -178,6 +181,10 @@ export class SessionHarness {
   #lastRefreshEpoch = -1;
   #storageWhileDead: string | null | undefined;
   #otherTabActed = -1;
+  /** Refresh tokens the server rotated away. */
+  readonly #spent = new Set<string>();
+  /** Whose session the refresh cookie holds (cookie runs). */
+  #cookieSub: string | null = null;
 
   constructor(readonly options: HarnessOptions) {
     this.serverOffset = options.serverOffsetMs;
@@ -196,7 +203,11 @@ export class SessionHarness {
 
   #open(tab: FakeTab, gen: number): TabApp {
     const features = [
-      withRefresh({ url: '/refresh', refreshBeforeExpirySeconds: this.options.refreshBeforeSeconds }),
+      withRefresh({
+        url: '/refresh',
+        refreshBeforeExpirySeconds: this.options.refreshBeforeSeconds,
+        withCredentials: this.options.cookie,
+      }),
       ...(this.options.sync ? [withCrossTabSync()] : []),
     ];
     return openApp(
@@ -331,8 +342,10 @@ export class SessionHarness {
     const app = this.app;
     const heldBefore = app && out.gen === this.gen ? app.auth.token() : null;
     const rt = (out.body as { refresh_token?: string } | null)?.refresh_token;
-    const sub = (rt && this.refreshSubs.get(rt)) ?? 'ada';
+    const sub = (rt ? this.refreshSubs.get(rt) : this.#cookieSub) ?? 'ada';
     out.state = 'answered';
+    // Answered with a new pair: the server rotated, and this refresh token is spent.
+    if (rt && (answer === 'ok' || answer === 'other-sub' || answer === 'ok-expired')) this.#spent.add(rt);
     let issuedToken: string | null = null;
     if (answer === 'ok' || answer === 'other-sub' || answer === 'ok-expired') {
       const newSub = answer === 'other-sub' ? `${sub}-other` : sub;
@@ -341,7 +354,7 @@ export class SessionHarness {
       issuedToken = pair.access_token;
       out.status = 200;
       this.#lastRefreshEnd = answer === 'ok' ? 'ok' : answer === 'other-sub' ? 'subject' : 'invalid';
-      out.subscriber.next(new HttpResponse({ status: 200, body: pair, url: out.url }));
+      out.subscriber.next(new HttpResponse({ status: 200, body: this.#responseBody(pair), url: out.url }));
       out.subscriber.complete();
     } else {
       out.status = answer;
@@ -384,7 +397,8 @@ export class SessionHarness {
     const pair = this.#issue('ada', kind === 'expired' ? { ttl, agoSeconds: ttl + 60 } : { ttl }, false);
     app.auth.setTokens({
       accessToken: pair.access_token,
-      refreshToken: kind === 'no-refresh-token' ? null : pair.refresh_token,
+      // With a cookie-held refresh token, the app never sees one.
+      refreshToken: kind === 'no-refresh-token' || this.options.cookie ? null : pair.refresh_token,
     });
   }
 
@@ -409,6 +423,11 @@ export class SessionHarness {
     } else {
       auth.refresh().subscribe({ error: () => undefined });
     }
+  }
+
+  /** The app calls `refresh()` itself (a session restored from the refresh cookie at start, say). */
+  refreshCall(): void {
+    this.app?.auth.refresh().subscribe({ error: () => undefined });
   }
 
   clockJump(deltaMs: number): void {
@@ -532,14 +551,15 @@ export class SessionHarness {
     const subAfter = subOf(after ? this.issued.get(after) : undefined);
     if (after !== before && (kind === 'login' || kind === 'set-tokens')) this.#sessionEpoch++;
     if (!after) this.#sessionEpoch++;
+    const answered = this.#afterRefreshAnswer;
     if (!before && after && !types.includes('login'))
       this.#violate(
-        kind === 'refresh' ? '#11' : 'new:no-login-event',
+        // A refresh answered in this step began it (maybe replaced at once by another tab's pair).
+        answered?.issuedToken ? '#11' : 'new:no-login-event',
         `a session began during ${kind} without a login event`,
       );
     if (before && !after && !types.includes('logout'))
       this.#violate('new:no-logout-event', `the session ended during ${kind} without a logout event`);
-    const answered = this.#afterRefreshAnswer;
     if (before && after && subBefore !== subAfter) {
       this.#sessionEpoch++;
       const logout = types.indexOf('logout');
@@ -653,7 +673,8 @@ export class SessionHarness {
               subscriber.error(new HttpErrorResponse({ status: 401, url: req.url }));
             } else {
               out.status = 200;
-              subscriber.next(new HttpResponse({ status: 200, body: this.#issue(sub, { ttl }, true), url: req.url }));
+              const body = this.#responseBody(this.#issue(sub, { ttl }, true));
+              subscriber.next(new HttpResponse({ status: 200, body, url: req.url }));
               subscriber.complete();
             }
           } else if (out.kind === 'logout') {
@@ -709,6 +730,10 @@ export class SessionHarness {
     }
     if (tracked && token) this.#checkSentToken(tracked, token);
     if (kind === 'refresh' && gen !== OTHER_TAB) this.#checkRefreshRate(out);
+    const presented = (req.body as { refresh_token?: unknown } | null)?.refresh_token;
+    if (kind === 'refresh' && typeof presented === 'string' && this.#spent.has(presented))
+      // A server that rotates refresh tokens takes this for theft and revokes the whole family.
+      this.#violate('new:rt-reuse', `a refresh presented a refresh token that an earlier refresh spent`);
     return out;
   }
 
@@ -774,6 +799,13 @@ export class SessionHarness {
     const refresh = `rt-${this.#serial}`;
     this.refreshSubs.set(refresh, sub);
     return { access_token: access, refresh_token: refresh };
+  }
+
+  /** A token response; with a cookie-held refresh token, the server sets the cookie instead. */
+  #responseBody(pair: { access_token: string; refresh_token: string }): unknown {
+    if (!this.options.cookie) return pair;
+    this.#cookieSub = this.issued.get(pair.access_token)?.sub ?? null;
+    return { access_token: pair.access_token };
   }
 
   #stored(): string | null {
