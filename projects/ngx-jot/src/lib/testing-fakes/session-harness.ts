@@ -367,7 +367,9 @@ export class SessionHarness {
     // A session that changed meanwhile (another tab's login, maybe not delivered yet) is newer than
     // this refresh's result: either may be what the tabs settle on.
     const changed = heldBefore !== out.heldAtSend || this.#otherTabActed >= out.sentReal;
-    this.#afterRefreshAnswer = { answer, heldBefore, issuedToken, gen: changed ? NaN : out.gen };
+    // Which user's session the refresh renewed (in whichever tab sent it).
+    const renewedSub = subOf(out.heldAtSend ? this.issued.get(out.heldAtSend) : undefined);
+    this.#afterRefreshAnswer = { answer, heldBefore, issuedToken, gen: changed ? NaN : out.gen, renewedSub };
   }
 
   #afterRefreshAnswer: {
@@ -375,6 +377,7 @@ export class SessionHarness {
     heldBefore: string | null;
     issuedToken: string | null;
     gen: number;
+    renewedSub: string | null;
   } | null = null;
 
   login(sub: string, ttl: number, fail: boolean): void {
@@ -563,9 +566,12 @@ export class SessionHarness {
     if (before && after && subBefore !== subAfter) {
       this.#sessionEpoch++;
       const logout = types.indexOf('logout');
+      // This tab holds what a refresh (of this tab or the other) just brought.
       const byRefresh = kind === 'refresh' && after === answered?.issuedToken;
       // Another user is a new session: a logout, then a login (issue item 10 for refreshes).
-      if (byRefresh && answered.answer === 'other-sub') {
+      const issuedSub = subOf(answered?.issuedToken ? this.issued.get(answered.issuedToken) : undefined);
+      // The refresh answered another user than the session it renewed (the server's doing: #10).
+      if (byRefresh && issuedSub !== answered.renewedSub) {
         if (logout < 0 || types.indexOf('login', logout) < 0)
           this.#violate(
             '#10',
@@ -715,7 +721,7 @@ export class SessionHarness {
       state: 'pending',
       sentReal: this.real,
       sentDevice: Date.now(),
-      heldAtSend: gen === this.gen ? (this.app?.auth.token() ?? null) : null,
+      heldAtSend: (gen === OTHER_TAB ? this.other : gen === this.gen ? this.app : null)?.auth.token() ?? null,
       during: this.#step,
     };
     this.outbounds.push(out);
