@@ -1,6 +1,7 @@
 // 4. Memory: 100,000 requests through the interceptor, half of them through a refresh (the server
 // revokes the token before every other batch). Heap before and after (after forced full GCs),
 // and what is left behind after logout(): timers, backend subscriptions, a refresh in flight.
+import { window } from './lib/env.mjs';
 import { HttpClient, ServerBackend, jot, jotApp } from './lib/harness.mjs';
 
 const MB = 1024 * 1024;
@@ -128,5 +129,49 @@ export async function benchMemory({ total = 100_000, batch = 1_000, warmupBatche
     };
   } finally {
     timers.restore();
+  }
+}
+
+/**
+ * Memory under `withCrossTabSync()`: `cycles` rounds of login (setTokens), a refresh-like
+ * replacement of the pair (setTokens again) and logout, each a write of the shared record and a
+ * message to the other tabs. Heap before and after (after forced full GCs), per cycle. (jsdom
+ * has neither IndexedDB nor Web Locks nor BroadcastChannel: the shared record is in localStorage,
+ * messages are storage events; the writes are tracked the same way.)
+ */
+export async function benchMemorySync({ cycles = 60_000, warmup = 2_000, log = () => {} } = {}) {
+  if (typeof globalThis.gc !== 'function') throw new Error('memory bench: run node with --expose-gc');
+  const backend = new ServerBackend();
+  const app = jotApp(backend, [jot.withRefresh({ url: '/refresh' }), jot.withCrossTabSync()]);
+  try {
+    const auth = app.get(jot.JotAuth);
+    const first = backend.issue();
+    const second = backend.issue();
+    const run = async (count) => {
+      for (let i = 1; i <= count; i++) {
+        auth.setTokens({ accessToken: first.access_token, refreshToken: `${first.refresh_token}-${i}` });
+        auth.setTokens({ accessToken: second.access_token, refreshToken: `${second.refresh_token}-${i}` });
+        auth.logout();
+        // Let the writes settle now and then, as they do between a user's clicks.
+        if (i % 1_000 === 0) await settleTurns();
+        if (i % 20_000 === 0) log(`  ${i} sync cycles`);
+      }
+    };
+    await run(warmup);
+    const before = await heapUsed();
+    await run(cycles);
+    const after = await heapUsed();
+    return {
+      cycles,
+      writes: cycles * 3,
+      beforeMB: before / MB,
+      afterMB: after / MB,
+      deltaMB: (after - before) / MB,
+      bytesPerCycle: (after - before) / cycles,
+      // What logout() leaves in the shared store: the entry, with no tokens in it.
+      sharedAfterLogout: window.localStorage.getItem('ngx-jot-shared'),
+    };
+  } finally {
+    app.destroy();
   }
 }

@@ -42,8 +42,9 @@ const test = base.extend<{ crossOrigin: { api: RunningApi; app: string } }>({
   crossOrigin: async ({}, use) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ngx-jot-e2e-'));
     const configFile = path.join(dir, 'config.json');
-    // demo.mjs reads the file on every request: a placeholder now, the API's address once it runs.
-    writeFileSync(configFile, '{}');
+    // demo.mjs checks the file at start and reads it on every request: a placeholder now, the
+    // API's address once it runs.
+    writeFileSync(configFile, JSON.stringify({ loginUrl: '/authenticate', restrictedUrl: '/api/restricted' }));
     const { child, origin } = await serveDemo(configFile);
     const api = await startApi({ corsOrigins: [origin] });
     writeFileSync(
@@ -91,7 +92,7 @@ test('the app works against an API on another origin (CORS), served by npm run d
   const settled = await waitForStats(api, (s) => s.restricted - s.restrictedUnauthorized >= 10);
   expect(settled).toMatchObject({ refresh: 1, reuseDetected: 0, restrictedUnauthorized: 10 });
   await page.clock.resume();
-  await expect(page.getByTestId('burst-result')).toHaveText('10 ok, 0 failed');
+  await expect(page.getByTestId('burst-result')).toHaveText(/^10 ok, 0 failed · /);
 
   await page.getByTestId('logout').click();
   await expect(page.getByTestId('session-state')).toContainText('Signed out');

@@ -47,7 +47,7 @@ test.describe('demo app against the same-origin reference API', () => {
 
     await expect(page.getByTestId('burst-count')).toHaveValue('10');
     await page.getByTestId('burst').click();
-    await expect(page.getByTestId('burst-result')).toHaveText('10 ok, 0 failed');
+    await expect(page.getByTestId('burst-result')).toHaveText(/^10 ok, 0 failed · /);
     await expect(page.getByTestId('request-log')).toContainText('GET /api/restricted');
     await expect(page.getByTestId('request-log')).toContainText('POST /authenticate');
     expect((await api.stats()).restrictedUnauthorized).toBe(0);
@@ -101,11 +101,11 @@ test.describe('demo app against the same-origin reference API', () => {
     expect(settled).toMatchObject({ refresh: 1, reuseDetected: 0, restrictedUnauthorized: 20, restricted: 40 });
 
     await page.clock.resume();
-    await expect(page.getByTestId('burst-result')).toHaveText('20 ok, 0 failed');
+    await expect(page.getByTestId('burst-result')).toHaveText('20 ok, 0 failed · 20 held, 1 refresh');
     await expect(
       page.getByTestId('request-log').locator('[data-state="ok"]').filter({ hasText: 'replayed' }),
     ).toHaveCount(20);
-    await expect(page.getByTestId('request-log')).toContainText('refresh-success');
+    await expect(page.getByTestId('request-log')).toContainText('new access token');
     expect((await api.stats()).refresh).toBe(1);
     await page.screenshot({ path: path.join(ARTIFACTS, 'burst-after-expiry.png'), fullPage: true });
   });

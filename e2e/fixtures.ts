@@ -70,9 +70,11 @@ const EXPECTED_CONSOLE = /Failed to load resource/;
  * Each test gets its own API (fresh counters and sessions) serving the built demo app, and fails
  * on any uncaught error or console error in its pages.
  */
-export const test = base.extend<{ api: RunningApi; pageErrors: string[] }>({
-  api: async ({}, use) => {
-    const api = await startApi({ staticDir: STATIC_DIR });
+export const test = base.extend<{ api: RunningApi; pageErrors: string[]; accessTtl: number }>({
+  /** Access-token lifetime of the test's API, seconds (`test.use({ accessTtl: 600 })` to keep refreshes on demand). */
+  accessTtl: [ACCESS_TTL, { option: true }],
+  api: async ({ accessTtl }, use) => {
+    const api = await startApi({ staticDir: STATIC_DIR, accessTtlSeconds: accessTtl });
     await use(api);
     await api.close();
   },

@@ -28,6 +28,8 @@ import { parse } from 'acorn';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 
+import { ANGULAR_PEER_RANGE } from './lib/angular-matrix.mjs';
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // A directory may be given (to check a copy); the default is the build output.
 const dist = process.argv[2] ? resolve(process.argv[2]) : join(root, 'dist/ngx-jot');
@@ -81,7 +83,8 @@ for (const file of required) {
 // ---- the packed package.json ----
 
 const pkg = JSON.parse(readFileSync(join(dist, 'package.json'), 'utf8'));
-const angularPeer = '>=20.0.0 <23.0.0';
+// What the version matrix proves (scripts/angular-matrix.json, run by scripts/matrix.mjs).
+const angularPeer = ANGULAR_PEER_RANGE;
 for (const name of ['@angular/core', '@angular/common', '@angular/router']) {
   expect(`peerDependencies["${name}"]`, pkg.peerDependencies?.[name], (v) => v === angularPeer, `"${angularPeer}"`);
 }

@@ -5,13 +5,17 @@
  *
  * A tiny static server (node:http, no dependencies) with SPA fallback. Builds the demo first when
  * no build exists (`--build` forces a rebuild). FILE is read on every request, so edits apply on
- * reload. When the API is on another origin, it must allow CORS from this server's origin.
+ * reload (a mistake made then shows on the app's error page). Mistakes in FILE at start-up are
+ * printed with the file, line and column, and exit with status 2. When the API is on another
+ * origin, it must allow CORS from this server's origin.
  */
 import { createReadStream, readFileSync, realpathSync, statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 
-import { browserDir, ensureBuild } from './lib/demo-build.mjs';
+import { pathToFileURL } from 'node:url';
+
+import { browserDir, ensureBuild, root } from './lib/demo-build.mjs';
 
 const HOST = '127.0.0.1';
 
@@ -40,6 +44,37 @@ function usage(message) {
   console.error('  --port N       port on 127.0.0.1 (default 4300; 0 picks a free one)');
   console.error('  --build        rebuild the demo app first (it is built anyway when no build exists)');
   process.exit(message ? 2 : 0);
+}
+
+/**
+ * Checks FILE with the demo app's own checks (demo-app/src/app/config-check.ts): a mistake is
+ * reported with the file (and line and column for malformed JSON) and exits 2 before anything is
+ * served. Returns the API's origin when it is another one.
+ */
+async function checkConfig(file) {
+  const { tsImport } = await import('tsx/esm/api');
+  const check = await tsImport(pathToFileURL(path.join(root, 'demo-app', 'src', 'app', 'config-check.ts')).href, {
+    parentURL: import.meta.url,
+  });
+  let text;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    console.error(`demo: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(2);
+  }
+  try {
+    const origin = `http://${HOST}:${opts.port || 4300}`;
+    const config = check.parseDemoConfig(check.parseConfigText(text, file), { href: `${origin}/`, origin });
+    return config.apiOrigin;
+  } catch (e) {
+    if (!(e instanceof check.DemoConfigError)) throw e;
+    console.error(`demo: ${e.message.startsWith(file) ? e.message : `${file}: ${e.message}`}`);
+    for (const problem of e.problems) console.error(`  - ${problem}`);
+    console.error('\nA config.json that works (URLs relative to apiBaseUrl):');
+    console.error(JSON.stringify(check.CONFIG_EXAMPLE, null, 2));
+    process.exit(2);
+  }
 }
 
 function parseArgs(argv) {
@@ -72,15 +107,7 @@ function parseArgs(argv) {
 const opts = parseArgs(process.argv.slice(2));
 // npm runs scripts from the package root; a relative FILE means relative to where npm was run.
 const configFile = path.resolve(process.env.INIT_CWD ?? process.cwd(), opts.config);
-try {
-  const parsed = JSON.parse(readFileSync(configFile, 'utf8'));
-  if (typeof parsed?.apiBaseUrl === 'string' && /^https?:/i.test(parsed.apiBaseUrl)) {
-    opts.apiOrigin = new URL(parsed.apiBaseUrl).origin;
-  }
-} catch (e) {
-  console.error(`demo: cannot use ${configFile}: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(2);
-}
+opts.apiOrigin = await checkConfig(configFile);
 ensureBuild(opts.build);
 const staticRoot = realpathSync(browserDir);
 

@@ -9,6 +9,7 @@
  *   POST /refresh           {refresh_token}       -> rotated token pair (reuse detection)
  *   POST /logout            {refresh_token}       -> 204, revokes the family
  *   GET  /api/restricted    Bearer JWT            -> {name: "foo", email}
+ *   POST /api/expire-token  Bearer JWT            -> 204, that access token is refused from now on
  *   GET  /api/echo          (CORS *)              -> {authorization: boolean}
  *   GET  /config.json       demoConfig (when given)
  *   GET  /__stats, POST /__stats/reset, POST /__revoke-all   (testHooks only)
@@ -64,6 +65,8 @@ export interface DemoApiStats {
   restrictedUnauthorized: number;
   /** Every GET /api/echo. */
   echo: number;
+  /** Every POST /api/expire-token (authorized or not). */
+  expireToken: number;
   /** Refresh attempts with an already-rotated token (the family was revoked). */
   reuseDetected: number;
 }
@@ -190,6 +193,7 @@ function newZeroStats(): DemoApiStats {
     restricted: 0,
     restrictedUnauthorized: 0,
     echo: 0,
+    expireToken: 0,
     reuseDetected: 0,
   };
 }
@@ -319,6 +323,72 @@ function contentTypeFor(file: string): string {
 }
 
 // ---------------------------------------------------------------------------
+// Access tokens
+// ---------------------------------------------------------------------------
+
+/** Issues and checks the HS256 access tokens, and remembers the ones revoked before their `exp`. */
+interface AccessTokens {
+  issue(user: DemoUser): Promise<string>;
+  /** The verified payload of the request's bearer token; throws a 401 `HttpError` otherwise. */
+  verify(req: http.IncomingMessage): Promise<Record<string, unknown>>;
+  /** Refuses this token (by its `jti`) from now until it would have expired anyway. */
+  revoke(payload: Record<string, unknown>): void;
+}
+
+function createAccessTokens(secret: Uint8Array, ttlSeconds: number, now: () => number): AccessTokens {
+  /** jti -> exp (epoch seconds), so the list forgets tokens that expired by themselves. */
+  const revoked = new Map<string, number>();
+
+  const invalidToken = (description: string): HttpError =>
+    new HttpError(401, 'invalid_token', description, {
+      'WWW-Authenticate': `Bearer error="invalid_token", error_description="${description}"`,
+    });
+
+  function forgetExpired(): void {
+    const nowSeconds = now() / 1000;
+    for (const [jti, exp] of revoked) if (exp <= nowSeconds) revoked.delete(jti);
+  }
+
+  return {
+    issue(user) {
+      const iat = Math.floor(now() / 1000);
+      return new SignJWT({ email: user.email, name: user.name, roles: [...user.roles] })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(user.username)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + ttlSeconds)
+        .setJti(randomUUID())
+        .sign(secret);
+    },
+    async verify(req) {
+      const match = /^Bearer[ ]+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+      if (!match?.[1]) {
+        throw new HttpError(401, 'unauthorized', 'No bearer token was sent', {
+          'WWW-Authenticate': `Bearer realm="${REALM}"`,
+        });
+      }
+      let payload: Record<string, unknown>;
+      try {
+        ({ payload } = await jwtVerify(match[1], secret, {
+          algorithms: ['HS256'],
+          requiredClaims: ['sub', 'iat', 'exp', 'jti'],
+          currentDate: new Date(now()),
+        }));
+        if (typeof payload['email'] !== 'string') throw new joseErrors.JWTClaimValidationFailed('email', payload);
+      } catch (err) {
+        throw invalidToken(describeJoseError(err));
+      }
+      forgetExpired();
+      if (revoked.has(payload['jti'] as string)) throw invalidToken('The access token was revoked');
+      return payload;
+    },
+    revoke(payload) {
+      revoked.set(payload['jti'] as string, payload['exp'] as number);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
 // Factory
 // ---------------------------------------------------------------------------
 
@@ -332,6 +402,7 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
         ? new TextEncoder().encode(options.secret)
         : options.secret;
   if (secret.length < 32) throw new TypeError('secret must be at least 32 bytes for HS256');
+  const accessTokens = createAccessTokens(secret, accessTtl, options.now ?? Date.now);
   const corsOrigins = new Set(options.corsOrigins);
   const now = options.now ?? Date.now;
   const testHooks = options.testHooks === true;
@@ -381,16 +452,8 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
   }
 
   async function issuePair(user: DemoUser, family: RefreshFamily): Promise<Record<string, unknown>> {
-    const iat = Math.floor(now() / 1000);
-    const accessToken = await new SignJWT({ email: user.email, name: user.name, roles: [...user.roles] })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(user.username)
-      .setIssuedAt(iat)
-      .setExpirationTime(iat + accessTtl)
-      .setJti(randomUUID())
-      .sign(secret);
     return {
-      access_token: accessToken,
+      access_token: await accessTokens.issue(user),
       refresh_token: issueRefreshToken(family),
       token_type: 'Bearer',
       expires_in: accessTtl,
@@ -453,31 +516,27 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
     sendEmpty(res, 204);
   }
 
-  async function restricted(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    stats.restricted++;
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-    if (!match?.[1]) {
-      stats.restrictedUnauthorized++;
-      throw new HttpError(401, 'unauthorized', 'No bearer token was sent', {
-        'WWW-Authenticate': `Bearer realm="${REALM}"`,
-      });
-    }
+  /** The request's verified token payload; counts a refusal in `restrictedUnauthorized`. */
+  async function requireToken(req: http.IncomingMessage): Promise<Record<string, unknown>> {
     try {
-      const { payload } = await jwtVerify(match[1], secret, {
-        algorithms: ['HS256'],
-        requiredClaims: ['sub', 'iat', 'exp', 'jti'],
-        currentDate: new Date(now()),
-      });
-      if (typeof payload['email'] !== 'string') throw new joseErrors.JWTClaimValidationFailed('email', payload);
-      sendJson(res, 200, { name: 'foo', email: payload['email'] });
+      return await accessTokens.verify(req);
     } catch (err) {
       stats.restrictedUnauthorized++;
-      const description = describeJoseError(err);
-      throw new HttpError(401, 'invalid_token', description, {
-        'WWW-Authenticate': `Bearer error="invalid_token", error_description="${description}"`,
-      });
+      throw err;
     }
+  }
+
+  async function restricted(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    stats.restricted++;
+    const payload = await requireToken(req);
+    sendJson(res, 200, { name: 'foo', email: payload['email'] });
+  }
+
+  /** The demo's "expire the token now": this access token is refused from now on; the refresh token stays good. */
+  async function expireToken(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    stats.expireToken++;
+    accessTokens.revoke(await accessTokens.verify(req));
+    sendEmpty(res, 204);
   }
 
   function echo(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -491,6 +550,7 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
     '/logout': { handlers: { POST: logout } },
     '/api/restricted': { handlers: { GET: restricted } },
     '/api/echo': { handlers: { GET: echo } },
+    '/api/expire-token': { handlers: { POST: expireToken } },
     '/__stats': { hook: true, handlers: { GET: (_req, res) => sendJson(res, 200, { ...stats }) } },
     '/__stats/reset': {
       hook: true,
@@ -739,6 +799,7 @@ export function demoConfigFor(port: number): DemoConfig {
     refreshUrl: '/refresh',
     logoutUrl: '/logout',
     restrictedUrl: '/api/restricted',
+    expireUrl: '/api/expire-token',
     foreignUrl: `http://localhost:${port}/api/echo`,
     usernameField: 'username',
     storage: 'session',

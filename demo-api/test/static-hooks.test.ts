@@ -149,6 +149,7 @@ describe('test hooks', () => {
       restricted: 2,
       restrictedUnauthorized: 1,
       echo: 1,
+      expireToken: 0,
       reuseDetected: 1,
     });
     assert.deepEqual({ ...withConfig.api.stats }, stats);

@@ -2,7 +2,7 @@ import { bootstrapApplication } from '@angular/platform-browser';
 
 import { App } from './app/app';
 import { appConfigFor } from './app/app.config';
-import { DemoConfigError, loadDemoConfig } from './app/demo-config';
+import { CONFIG_EXAMPLE, DemoConfigError, loadDemoConfig } from './app/demo-config';
 
 /** Replaces the page with an explanation, so a bad config.json never leaves a blank page. */
 function showStartupError(title: string, error: unknown, configUrl: string): void {
@@ -33,21 +33,7 @@ function showStartupError(title: string, error: unknown, configUrl: string): voi
   help.textContent = `The demo reads ${configUrl} at start-up. It should look like this (URLs relative to apiBaseUrl):`;
   const example = document.createElement('pre');
   example.className = 'code';
-  example.textContent = JSON.stringify(
-    {
-      apiBaseUrl: 'https://api.example.com',
-      loginUrl: '/authenticate',
-      refreshUrl: '/refresh',
-      logoutUrl: '/logout',
-      restrictedUrl: '/api/restricted',
-      foreignUrl: 'https://third-party.example.org/echo',
-      usernameField: 'username',
-      storage: 'session',
-      crossTabSync: true,
-    },
-    null,
-    2,
-  );
+  example.textContent = JSON.stringify(CONFIG_EXAMPLE, null, 2);
   const run = document.createElement('p');
   run.className = 'muted small';
   run.textContent = 'Serve it with: npm run demo -- --config my-config.json';

@@ -3,9 +3,11 @@ import { type ApplicationConfig, inject, provideAppInitializer, provideZonelessC
 import { provideRouter, withComponentInputBinding } from '@angular/router';
 import { type JotFeature, jotInterceptor, provideJot, withCrossTabSync, withRefresh, withStorage } from 'ngx-jot';
 
-import { Activity, logRequests, logTries } from './activity';
+import { Activity } from './activity';
 import { routes } from './app.routes';
 import { DEMO_CONFIG, type DemoConfig } from './demo-config';
+import { logAttempts, logRequests } from './log-interceptors';
+import { sendBrokenCopy } from './token-expiry';
 
 /** The application's providers, built from its config.json. */
 export function appConfigFor(config: DemoConfig): ApplicationConfig {
@@ -17,8 +19,9 @@ export function appConfigFor(config: DemoConfig): ApplicationConfig {
       provideZonelessChangeDetection(),
       { provide: DEMO_CONFIG, useValue: config },
       provideRouter(routes, withComponentInputBinding()),
-      // The two loggers sit around jotInterceptor to show what it holds back and replays.
-      provideHttpClient(withInterceptors([logRequests, jotInterceptor, logTries])),
+      // The two loggers sit around jotInterceptor to show what it holds back and replays;
+      // sendBrokenCopy, innermost, is the "expire the token now" for APIs without an expire URL.
+      provideHttpClient(withInterceptors([logRequests, jotInterceptor, logAttempts, sendBrokenCopy])),
       provideJot(
         {
           loginUrl: config.loginUrl,

@@ -16,6 +16,7 @@ const config: DemoConfig = {
   refreshUrl: '/refresh',
   logoutUrl: null,
   restrictedUrl: '/api/restricted',
+  expireUrl: null,
   foreignUrl: null,
   usernameField: 'username',
   storage: 'session',

@@ -2,6 +2,7 @@ import { ChangeDetectionStrategy, Component, inject } from '@angular/core';
 import { RouterLink, RouterLinkActive, RouterOutlet } from '@angular/router';
 import { JotAuth } from 'ngx-jot';
 
+import { ApiStatus } from './api-status';
 import { DEMO_CONFIG } from './demo-config';
 import { SessionView } from './session';
 
@@ -14,7 +15,7 @@ import { SessionView } from './session';
       <div class="topbar-inner">
         <a class="brand" routerLink="/">
           <span class="brand-mark" aria-hidden="true">j</span>
-          <span>ngx-jot <span class="muted">demo</span></span>
+          <span>ngx-jot <span class="muted brand-suffix">demo</span></span>
         </a>
         <nav class="nav" aria-label="Main">
           <a routerLink="/" routerLinkActive="active" [routerLinkActiveOptions]="{ exact: true }">Home</a>
@@ -38,6 +39,12 @@ import { SessionView } from './session';
           }
         </div>
       </div>
+      @if (apiStatus.state() === 'down') {
+        <div class="api-banner" role="status" data-testid="api-status">
+          <strong>API unreachable — retrying</strong>
+          <span class="api-banner-url">{{ apiStatus.probeUrl }}</span>
+        </div>
+      }
     </header>
     <main class="page">
       <router-outlet />
@@ -51,6 +58,7 @@ import { SessionView } from './session';
 export class App {
   protected readonly session = inject(SessionView);
   protected readonly config = inject(DEMO_CONFIG);
+  protected readonly apiStatus = inject(ApiStatus);
   private readonly auth = inject(JotAuth);
 
   protected logout(): void {

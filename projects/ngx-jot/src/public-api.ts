@@ -12,6 +12,7 @@ export { JotAuth } from './lib/jot-auth';
 export type { JotEvent, JotLoginOptions, JotLogoutOptions } from './lib/jot-auth';
 export { jotInterceptor } from './lib/jot-interceptor';
 export { jotClaimsGuard, jotGuard, jotGuestGuard, safeReturnUrl } from './lib/guards';
+export { jotProtectedPaths } from './lib/server-routes';
 export { JotFeatureKind, provideJot, withRefresh, withStorage } from './lib/provide-jot';
 export type { JotFeature } from './lib/provide-jot';
 export { withJotDebug } from './lib/debug';

@@ -1,6 +1,7 @@
 import { ChangeDetectionStrategy, Component, inject } from '@angular/core';
 import { RouterLink } from '@angular/router';
 
+import { ApiStatus } from '../api-status';
 import { DEMO_CONFIG, shortUrl } from '../demo-config';
 import { SessionView } from '../session';
 
@@ -25,6 +26,14 @@ import { SessionView } from '../session';
       </div>
     </section>
 
+    @if (apiStatus.state() === 'down') {
+      <p class="error" role="alert" data-testid="api-unreachable">
+        The API does not answer at <code>{{ apiStatus.probeUrl }}</code>. Start it (<code>npm start</code> runs the
+        reference API), or fix <code>apiBaseUrl</code> in config.json; if it runs on another origin, it must allow CORS
+        from <code>{{ location.origin }}</code>. Retrying every 2 seconds.
+      </p>
+    }
+
     <div class="grid">
       <section class="card">
         <h2>What to try</h2>
@@ -33,8 +42,14 @@ import { SessionView } from '../session';
             Open <a routerLink="/restricted">Restricted</a> signed out: the guard sends you to sign in, and back
             afterwards.
           </li>
-          <li>Wait for the access token to expire, then fire a burst: one refresh, every request replayed.</li>
-          <li>Open a second tab: sign out in one, and the other follows.</li>
+          <li>
+            On Restricted, press <strong>Expire the token now</strong>, then <strong>Fire burst</strong>: every request
+            meets a 401, waits for ONE refresh and is replayed. The timeline shows each request as a bar.
+          </li>
+          <li>
+            Open a second tab: a refresh in one serves both (its counter says so), and signing out in one signs out the
+            other.
+          </li>
           <li>Call the third-party API: it never sees the token.</li>
         </ol>
       </section>
@@ -67,7 +82,13 @@ import { SessionView } from '../session';
 })
 export class Home {
   protected readonly session = inject(SessionView);
+  protected readonly apiStatus = inject(ApiStatus);
   protected readonly config = inject(DEMO_CONFIG);
   protected readonly location = location;
   protected readonly short = shortUrl;
+
+  constructor() {
+    // Before sign-in nothing else calls the API: ask once whether it answers at all.
+    this.apiStatus.check();
+  }
 }

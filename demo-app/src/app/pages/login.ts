@@ -126,6 +126,7 @@ export class Login {
     this.error.set('');
     this.busy.set(true);
     const credentials = { [this.config.usernameField]: this.username().trim(), password: this.password() };
+    const loginUrl = new URL(this.config.loginUrl, document.baseURI).href;
     this.pending = this.auth.login(credentials, { remember: this.remember() }).subscribe({
       next: () => {
         this.activity.acknowledgeLogout();
@@ -134,7 +135,7 @@ export class Login {
       error: (e: unknown) => {
         this.busy.set(false);
         this.password.set('');
-        this.error.set(describe(e));
+        this.error.set(describe(e, loginUrl));
       },
     });
   }
@@ -145,11 +146,12 @@ export class Login {
   }
 }
 
-function describe(e: unknown): string {
+function describe(e: unknown, loginUrl: string): string {
   if (e instanceof HttpErrorResponse) {
     if (e.status === 401 || e.status === 403) return 'Wrong username or password.';
     if (e.status === 400) return 'Enter a username and a password.';
-    if (e.status === 0) return 'Could not reach the API (offline, or blocked by CORS).';
+    if (e.status === 0)
+      return `Could not reach the API at ${loginUrl} (it is down, or does not allow CORS from this page).`;
     return `The API answered ${e.status}${e.statusText ? ` ${e.statusText}` : ''}.`;
   }
   if (e instanceof JotError) return e.message;

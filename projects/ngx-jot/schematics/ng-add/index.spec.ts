@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { logging } from '@angular-devkit/core';
 import { HostTree } from '@angular-devkit/schematics';
 import { SchematicTestRunner, UnitTestTree } from '@angular-devkit/schematics/testing';
-import ts from '@schematics/angular/third_party/github.com/Microsoft/TypeScript/lib/typescript';
+import ts from 'typescript';
 
 import type { Schema } from './schema';
 
@@ -20,11 +20,12 @@ describe('ng-add schematic', () => {
   let standalone: Files;
   let ngModule: Files;
   let twoApps: Files;
+  let ssr: Files;
   let logs: logging.LogEntry[] = [];
   runner.logger.subscribe((entry) => logs.push(entry));
 
   /** A workspace made by @schematics/angular, the way `ng new` makes it. */
-  async function workspace(apps: Array<{ name: string; standalone: boolean }>): Promise<Files> {
+  async function workspace(apps: Array<{ name: string; standalone: boolean; ssr?: boolean }>): Promise<Files> {
     let tree = await runner.runExternalSchematic('@schematics/angular', 'workspace', {
       name: 'workspace',
       newProjectRoot: 'projects',
@@ -34,7 +35,7 @@ describe('ng-add schematic', () => {
       tree = await runner.runExternalSchematic(
         '@schematics/angular',
         'application',
-        { name: app.name, standalone: app.standalone, skipInstall: true },
+        { name: app.name, standalone: app.standalone, ssr: app.ssr ?? false, skipInstall: true },
         tree,
       );
     }
@@ -94,13 +95,14 @@ ${providers}
   }
 
   beforeAll(async () => {
-    [standalone, ngModule, twoApps] = await Promise.all([
+    [standalone, ngModule, twoApps, ssr] = await Promise.all([
       workspace([{ name: 'app', standalone: true }]),
       workspace([{ name: 'app', standalone: false }]),
       workspace([
         { name: 'app', standalone: true },
         { name: 'admin', standalone: true },
       ]),
+      workspace([{ name: 'app', standalone: true, ssr: true }]),
     ]);
   });
 
@@ -250,41 +252,147 @@ export const appConfig: ApplicationConfig = {
     expect(logs.map((entry) => entry.message).join('\n')).toContain('already calls provideJot()');
   });
 
-  it('changes no source of an NgModule app and logs the lines to add', async () => {
-    const tree = await ngAdd(treeOf(ngModule), { refreshUrl: '/refresh' });
+  it('fails on an NgModule app, changing nothing, with the exact lines to add', async () => {
+    const tree = treeOf(ngModule);
 
-    for (const [path, content] of ngModule) {
-      if (path !== '/package.json') {
-        expect(tree.readContent(path)).toBe(content);
-      }
-    }
-    expect(JSON.parse(tree.readContent('/package.json')).dependencies['ngx-jot']).toBe(`^${VERSION}`);
-    const warning = warnings();
-    expect(warning).toContain('does not call bootstrapApplication()');
-    expect(warning).toContain('the providers of the root NgModule in projects/app/src/app/app-module.ts');
-    expect(warning).toContain("import { provideHttpClient, withInterceptors } from '@angular/common/http';");
-    expect(warning).toContain("import { jotInterceptor, provideJot, withRefresh } from 'ngx-jot';");
-    expect(warning).toContain('provideHttpClient(withInterceptors([jotInterceptor])),');
-    expect(warning).toContain("provideJot({ loginUrl: '/authenticate' }, withRefresh({ url: '/refresh' })),");
+    await expect(ngAdd(tree, { refreshUrl: '/refresh' })).rejects.toThrow(
+      'ngx-jot: projects/app/src/main.ts does not call bootstrapApplication(), so ng add changed nothing and ' +
+        'ngx-jot is NOT set up. Add this by hand to the providers of the root NgModule in ' +
+        'projects/app/src/app/app-module.ts (merge into an existing provideHttpClient() rather than adding a ' +
+        'second one):\n\n' +
+        "    import { provideHttpClient, withInterceptors } from '@angular/common/http';\n" +
+        "    import { jotInterceptor, provideJot, withRefresh } from 'ngx-jot';\n" +
+        '\n' +
+        '    providers: [\n' +
+        '      provideHttpClient(withInterceptors([jotInterceptor])),\n' +
+        "      provideJot({ loginUrl: '/authenticate' }, withRefresh({ url: '/refresh' })),\n" +
+        '    ]\n',
+    );
+    expect(snapshot(tree)).toEqual(ngModule);
   });
 
-  it('leaves interceptors it cannot extend alone and logs what to add', async () => {
-    const tree = await ngAdd(
-      treeOf(
-        standalone,
-        withProviders(
-          '    provideHttpClient(withInterceptors(interceptors))',
-          "import { provideHttpClient, withInterceptors } from '@angular/common/http';\n" +
-            "import { interceptors } from './interceptors';\n",
-        ),
+  it('succeeds without a change on an NgModule app whose root module was set up by hand', async () => {
+    const modulePath = '/projects/app/src/app/app-module.ts';
+    const wired = ngModule
+      .get(modulePath)!
+      .replace(
+        'providers: [',
+        "providers: [\n    provideHttpClient(withInterceptors([jotInterceptor])),\n    provideJot({ loginUrl: '/authenticate' }),",
+      )
+      .replace(
+        /^/,
+        "import { provideHttpClient, withInterceptors } from '@angular/common/http';\nimport { jotInterceptor, provideJot } from 'ngx-jot';\n",
+      );
+    const files = snapshot(treeOf(ngModule, { [modulePath]: wired }));
+
+    const tree = await ngAdd(treeOf(files));
+
+    for (const [path, content] of files) {
+      if (path !== '/package.json') expect(tree.readContent(path)).toBe(content);
+    }
+    expect(logs.map((entry) => entry.message).join('\n')).toContain('already registers jotInterceptor');
+  });
+
+  it('fails, changing nothing, on interceptors it cannot extend, with the lines to add', async () => {
+    const tree = treeOf(
+      standalone,
+      withProviders(
+        '    provideHttpClient(withInterceptors(interceptors))',
+        "import { provideHttpClient, withInterceptors } from '@angular/common/http';\n" +
+          "import { interceptors } from './interceptors';\n",
       ),
     );
+    const before = snapshot(tree);
 
-    const config = tree.readContent(APP_CONFIG);
-    expect(config).toContain('    provideHttpClient(withInterceptors(interceptors)),\n');
-    expect(config).not.toContain('jotInterceptor');
-    expect(config).toContain("provideJot({ loginUrl: '/authenticate' })");
-    expect(warnings()).toContain('provideHttpClient(withInterceptors([jotInterceptor])),');
+    await expect(ngAdd(tree)).rejects.toThrow(
+      /the interceptors of provideHttpClient\(\) in projects\/app\/src\/app\/app.config.ts are not a plain array, so ng add changed nothing[^]*provideHttpClient\(withInterceptors\(\[jotInterceptor\]\)\),\n {6}provideJot\(\{ loginUrl: '\/authenticate' \}\),/,
+    );
+    expect(snapshot(tree)).toEqual(before);
+  });
+
+  describe('when TypeScript fails', () => {
+    // Each test's mock is its own: the schematic requires TypeScript afresh on each run.
+    beforeEach(() => {
+      jest.resetModules();
+    });
+
+    afterEach(() => {
+      jest.dontMock('typescript');
+      jest.resetModules();
+    });
+
+    it('turns an unexpected failure into an ngx-jot error with the lines to add', async () => {
+      jest.doMock('typescript', () => ({
+        ...jest.requireActual<typeof ts>('typescript'),
+        createSourceFile: () => {
+          throw new Error('parser exploded');
+        },
+      }));
+
+      await expect(ngAdd(treeOf(standalone))).rejects.toThrow(
+        /^ngx-jot: ng add failed unexpectedly \(parser exploded\), so ng add changed nothing[^]*provideJot\(/,
+      );
+    });
+
+    it('fails with a clear error when the app has no typescript to load', async () => {
+      jest.doMock('typescript', () => {
+        throw new Error("Cannot find module 'typescript'");
+      });
+
+      await expect(ngAdd(treeOf(standalone))).rejects.toThrow(/^ngx-jot: ng add needs the app's `typescript` package/);
+    });
+  });
+
+  describe('@angular/ssr', () => {
+    const SERVER_ROUTES = '/projects/app/src/app/app.routes.server.ts';
+
+    it('renders the pages behind the guards in the browser, first in the server routes', async () => {
+      const tree = await ngAdd(treeOf(ssr));
+
+      expect(tree.readContent(SERVER_ROUTES)).toBe(
+        ssr
+          .get(SERVER_ROUTES)!
+          .replace(
+            "import { RenderMode, ServerRoute } from '@angular/ssr';",
+            "import { RenderMode, ServerRoute } from '@angular/ssr';\n" +
+              "import { jotProtectedPaths } from 'ngx-jot';\n" +
+              "import { routes } from './app.routes';",
+          )
+          .replace(
+            'ServerRoute[] = [\n',
+            'ServerRoute[] = [\n' +
+              '  // ngx-jot: pages behind its guards render in the browser, which holds the session.\n' +
+              '  ...jotProtectedPaths(routes).map((path): ServerRoute => ({ path, renderMode: RenderMode.Client })),\n',
+          ),
+      );
+      expect(syntaxErrors(tree.readContent(SERVER_ROUTES))).toEqual([]);
+      expect(tree.readContent(APP_CONFIG)).toContain('provideJot(');
+    });
+
+    it('changes nothing on a second run', async () => {
+      const once = snapshot(await ngAdd(treeOf(ssr)));
+      const twice = snapshot(await ngAdd(treeOf(once)));
+
+      expect(twice).toEqual(once);
+    });
+
+    it('imports the app routes from where the app config imports them', async () => {
+      const tree = await ngAdd(
+        treeOf(ssr, {
+          [APP_CONFIG]: ssr.get(APP_CONFIG)!.replace("from './app.routes'", "from '../routing/app-routes'"),
+        }),
+      );
+
+      expect(tree.readContent(SERVER_ROUTES)).toContain("import { routes } from '../routing/app-routes';");
+    });
+
+    it('gives the server routes line when it cannot tell where the routes come from', async () => {
+      const edited = ssr.get(APP_CONFIG)!.replace('provideRouter(routes)', 'provideRouter([])');
+
+      await expect(ngAdd(treeOf(ssr, { [APP_CONFIG]: edited }))).rejects.toThrow(
+        /not an imported name[^]*\.\.\.jotProtectedPaths\(routes\)\.map\(\(path\): ServerRoute => \(\{ path, renderMode: RenderMode\.Client \}\)\),/,
+      );
+    });
   });
 
   it('adds the providers to main.ts when bootstrapApplication() has no config', async () => {
@@ -356,14 +464,11 @@ bootstrapApplication(App)
       expect(tree.readContent(APP_CONFIG)).toBe(twoApps.get(APP_CONFIG));
     });
 
-    it('without --project and several applications, changes no source and says to pass it', async () => {
-      const tree = await ngAdd(treeOf(twoApps));
+    it('without --project and several applications, fails, changing nothing, and says to pass it', async () => {
+      const tree = treeOf(twoApps);
 
-      expect(tree.readContent(APP_CONFIG)).toBe(twoApps.get(APP_CONFIG));
-      expect(tree.readContent('/projects/admin/src/app/app.config.ts')).toBe(
-        twoApps.get('/projects/admin/src/app/app.config.ts'),
-      );
-      expect(warnings()).toContain('--project');
+      await expect(ngAdd(tree)).rejects.toThrow(/several applications \(app, admin\).*pass --project <name>/);
+      expect(snapshot(tree)).toEqual(twoApps);
     });
 
     it('fails with the known project names for an unknown --project', async () => {

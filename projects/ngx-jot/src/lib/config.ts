@@ -8,8 +8,8 @@ export interface JotTokens {
   refreshToken?: string | null;
 }
 
-/** Why a session ended. */
-export type JotLogoutReason = 'user' | 'expired' | 'refresh-failed' | 'other-tab';
+/** Why a session ended; `'subject-changed'`: a refresh answered for another user, whose session begins next. */
+export type JotLogoutReason = 'user' | 'expired' | 'refresh-failed' | 'other-tab' | 'subject-changed';
 
 /** Configuration of `provideJot()`. Only `loginUrl` is required. */
 export interface JotConfig {

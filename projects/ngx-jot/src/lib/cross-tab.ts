@@ -41,7 +41,7 @@ import { DestroyRef, NgZone, inject } from '@angular/core';
 
 import { warnOnce } from './errors';
 import { JotFeatureKind, type JotFeature } from './provide-jot';
-import type { JotRecord } from './storage';
+import { badRecordField, type JotRecord } from './storage';
 import { JOT_CROSS_TAB, type JotCrossTab, type JotHost } from './tokens';
 
 /** The BroadcastChannel and the IndexedDB database. */
@@ -160,7 +160,9 @@ export function createCrossTab(host: JotHost): JotCrossTab {
   /** The record this tab holds now. */
   const held = () => host.record();
   const track = (write: Promise<unknown>) => {
-    writes = Promise.all([writes, write.catch(noop)]);
+    // `.then(noop)`: Promise.all's value is the array of its inputs' values, so chaining on it
+    // would keep every earlier write's value alive, nested, for the life of the tab.
+    writes = Promise.all([writes, write.catch(noop)]).then(noop);
   };
   /** `io`, or `fallback` when it fails or takes longer than IO_TIMEOUT_MS. */
   const bounded = <T>(io: Promise<T>, fallback: T) =>
@@ -402,7 +404,8 @@ function asEntry(value: unknown): Entry | null {
   // A safe integer: past 2 ** 53, `clock + 1 === clock` and the order of every tab would stop.
   return Number.isSafeInteger(version) &&
     typeof by === 'string' &&
-    (record === null || typeof record?.accessToken === 'string')
+    // A record with any badly typed field is ignored whole, like a malformed token.
+    (record === null || (typeof record?.accessToken === 'string' && !badRecordField(record)))
     ? { version: version as number, by, record: record && pairOf(record as JotRecord) }
     : null;
 }

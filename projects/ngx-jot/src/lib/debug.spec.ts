@@ -39,6 +39,9 @@ describe('withJotDebug', () => {
     expect(get('/api/x', new HttpContext().set(JOT_SKIP, true))).toBe(
       'ngx-jot: GET /api/x: not attached: JOT_SKIP set',
     );
+    http.jsonp('/api/feed', 'callback').subscribe();
+    ctrl.expectOne(() => true).flush({});
+    expect(log.mock.calls.at(-1)?.[0]).toBe('ngx-jot: JSONP /api/feed: not attached: JSONP carries no headers');
     expect(get('https://api.example.com/health')).toBe(
       'ngx-jot: GET https://api.example.com/health: not attached: excluded by /\\/health$/',
     );

@@ -30,7 +30,8 @@ export function withJotDebug(): JotFeature<JotFeatureKind.Debug> {
                 return (req: HttpRequest<unknown>, verdict: JotVerdict, excludedBy?: string | RegExp) => {
                   const why: Record<JotVerdict, () => string> = {
                     attached: () => 'token attached',
-                    skip: () => 'not attached: JOT_SKIP set',
+                    skip: () =>
+                      req.method === 'JSONP' ? 'not attached: JSONP carries no headers' : 'not attached: JOT_SKIP set',
                     'header-set': () => `not attached: the request already has a ${config.headerName} header`,
                     'no-token': () => 'not attached: no token yet',
                     expired: () => 'not attached: the token expired and cannot be refreshed',

@@ -1,5 +1,26 @@
-/** What went wrong, as a stable string a caller can switch on. */
-export type JotErrorCode = 'invalid-token-response' | 'refresh-failed' | 'no-refresh-token' | 'config';
+/**
+ * What went wrong, as a stable string a caller can switch on (production messages are empty).
+ *
+ * - `'invalid-token-response'`: the login response held no usable token.
+ * - `'no-refresh-token'`: a refresh was asked for without a refresh token (or a session).
+ * - `'config'`: a configuration mistake; the message says what to change.
+ * - `'refresh-unavailable'`: the refresh failed transiently (network, 5xx, no answer in time,
+ *   408/429 after its retries). The session is kept; the next request tries again.
+ * - `'refresh-rejected'`: the server refused the refresh (another 4xx). The session has ended.
+ * - `'refresh-invalid'`: the refresh answer was unusable, or its token already expired. The session has ended.
+ * - `'refresh-cancelled'`: `logout()`, `login()` or `setTokens()` ran during the refresh; its result is never applied.
+ * - `'subject-changed'`: the refresh answered with another user's token (`sub`): a new session began,
+ *   and requests of the old one are not replayed under the new identity.
+ */
+export type JotErrorCode =
+  | 'invalid-token-response'
+  | 'no-refresh-token'
+  | 'config'
+  | 'refresh-unavailable'
+  | 'refresh-rejected'
+  | 'refresh-invalid'
+  | 'refresh-cancelled'
+  | 'subject-changed';
 
 /**
  * The one error type of ngx-jot. Its message starts with `ngx-jot:` and says what to change.

@@ -218,6 +218,37 @@ describe('guards', () => {
       expect(text(harness)).toBe('protected page');
     });
 
+    it('is quiet when the app is torn down while it waits for that refresh', async () => {
+      const { http } = setUp({
+        features: [withRefresh({ url: '/refresh' })],
+        token: fakeJwt({ sub: 'ada' }, { expiresInSeconds: -60 }),
+        refreshToken: 'r1',
+      });
+      const uncaught: unknown[] = [];
+      const onUncaught = (error: unknown) => uncaught.push(error);
+      process.on('unhandledRejection', onUncaught);
+      try {
+        const harness = await RouterTestingHarness.create('/');
+        const outcome = harness.navigateByUrl('/admin').then(
+          () => 'settled',
+          (error: unknown) => error,
+        );
+        await macrotask();
+        http.expectOne('/refresh');
+        TestBed.resetTestingModule(); // destroys the app while the guard waits
+        // A module for this file's afterEach (it verifies an HttpTestingController).
+        TestBed.configureTestingModule({ providers: [provideHttpClientTesting()] });
+        await macrotask();
+        const result = await Promise.race([outcome, macrotask().then(() => 'pending')]);
+        // Either the navigation is dropped quietly or it settles; it never fails with NG0205.
+        expect(String(result)).not.toMatch(/NG0205|Error/);
+        expect(uncaught).toEqual([]);
+        expect(created).toBe(0);
+      } finally {
+        process.off('unhandledRejection', onUncaught);
+      }
+    });
+
     it('sends the user to loginRoute when that refresh is rejected', async () => {
       const { http, router, auth } = setUp({
         features: [withRefresh({ url: '/refresh' })],

@@ -18,7 +18,7 @@ import {
   type UrlTree,
 } from '@angular/router';
 import type { JwtPayload } from 'jwt-decode';
-import { type Observable, catchError, from, isObservable, map, switchMap } from 'rxjs';
+import { type Observable, catchError, defaultIfEmpty, from, isObservable, map, switchMap } from 'rxjs';
 
 import { configError, warnOnce } from './errors';
 import { JotAuth, type JotInternals } from './jot-auth';
@@ -162,9 +162,21 @@ function protecting(predicate: ((claims: JwtPayload) => boolean) | null): JotGua
     // Installed once per JotAuth: the hook that tells whether the page shown is protected.
     jot.isGuarded ??= showsProtectedRoute;
     const router = inject(Router);
-    // The server knows no browser session: it renders neither the page nor a redirect, and the
-    // browser decides after hydration.
-    if (isPlatformServer(inject(PLATFORM_ID)) && jot.config.ssr === 'defer') return false;
+    // The server knows no browser session: it renders neither the page nor a redirect. For
+    // @angular/ssr that `false` is a failed navigation (404, or a failed prerender): the route
+    // belongs in the browser, which `ng add` sets up with jotProtectedPaths().
+    if (isPlatformServer(inject(PLATFORM_ID)) && jot.config.ssr === 'defer') {
+      if (typeof ngDevMode === 'undefined' || ngDevMode) {
+        warnOnce(
+          jot.warned,
+          `a route behind jotGuard or jotClaimsGuard was rendered on the server, which cannot see the browser's ` +
+            `session, so the server's navigation fails (@angular/ssr answers 404; prerendering fails the build). ` +
+            `Render it in the browser: first in app.routes.server.ts, add ` +
+            `...jotProtectedPaths(routes).map((path): ServerRoute => ({ path, renderMode: RenderMode.Client })).`,
+        );
+      }
+      return false;
+    }
     return whenJudged(auth, jot, (session) => {
       if (!session) {
         const [, state] = args;
@@ -230,6 +242,9 @@ function whenJudged(
       // Rejected (the session has ended) or unreachable (kept, but still stale): not logged in now.
       // (An array is an ObservableInput of its items.)
       catchError(() => [decide(null)]),
+      // Ended without a token: the app is being torn down (its refresh was dropped quietly). A plain
+      // "no" cancels the navigation without a redirect, which would need the destroyed injectors (NG0205).
+      defaultIfEmpty(false),
     );
   };
   // An async store is still being read (normally done by the app initializer already).
@@ -252,7 +267,8 @@ function samePath(a: UrlTree, b: UrlTree): boolean {
   return path(a) === path(b);
 }
 
-const isProtecting = (guards: unknown): boolean =>
+/** Is one of these guards `jotGuard` or a `jotClaimsGuard`? */
+export const isProtecting = (guards: unknown): boolean =>
   Array.isArray(guards) && guards.some((g: unknown) => PROTECTING.has(g as object));
 
 /** Does the route tree shown use `jotGuard` or a `jotClaimsGuard`? (The `isGuarded` hook of JotAuth.) */

@@ -5,7 +5,7 @@ import { TestBed } from '@angular/core/testing';
 import { fakeJwt } from 'ngx-jot/testing';
 
 import { JotError } from './errors';
-import { JotAuth, type JotEvent } from './jot-auth';
+import { JotAuth, RESTORE_TIMEOUT_MS, type JotEvent } from './jot-auth';
 import { jotInterceptor } from './jot-interceptor';
 import { provideJot, withRefresh, withStorage } from './provide-jot';
 import { JOT_STORAGE_KEY, type JotTokenStore } from './storage';
@@ -153,6 +153,34 @@ describe('JotAuth start-up and storage', () => {
     expect(warn.mock.calls[0][0]).toMatch(/^ngx-jot: /);
   });
 
+  it.each<[string, Record<string, unknown>]>([
+    ['a skew that is an object', { skew: {} }],
+    ['a skew that is text', { skew: 'abc' }],
+    ['a skew far in the past', { skew: -1e13 }],
+    ['a skew far in the future', { skew: 1e13 }],
+    ['a refresh token that is a number', { refreshToken: 42 }],
+    ['a version that is not an integer', { version: 1.5 }],
+    ['a "remember" that is not a boolean', { remember: 'yes' }],
+  ])('ignores a stored record with %s: an expired token never counts as valid, and no timer spins', (_what, bad) => {
+    jest.useFakeTimers();
+    try {
+      const expired = fakeJwt({ sub: 'old' }, { issuedAt: new Date(Date.now() - 120_000), expiresInSeconds: 60 });
+      sessionStorage.setItem(JOT_STORAGE_KEY, JSON.stringify({ accessToken: expired, ...bad }));
+      const { auth, http, ctrl } = setup();
+      expect(auth.isAuthenticated()).toBe(false);
+      expect(auth.token()).toBeNull();
+      expect(sessionStorage.getItem(JOT_STORAGE_KEY)).toBeNull();
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0][0]).toMatch(/^ngx-jot: the stored token is malformed/);
+      http.get('/api').subscribe();
+      expect(ctrl.expectOne('/api').request.headers.has('Authorization')).toBe(false);
+      // No timer is left to re-arm itself (the busy loop).
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('clears an unreadable stored record and keeps using web storage afterwards', () => {
     sessionStorage.setItem(JOT_STORAGE_KEY, 'eyJ…not-json');
     const { auth } = setup();
@@ -245,6 +273,65 @@ describe('JotAuth start-up and storage', () => {
     req.flush({});
     expect(done).toBe(true);
     expect(auth.claims()).toMatchObject({ sub: 'async' });
+  });
+
+  describe('with an async store that does not answer', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    const hangingStore = () => {
+      let answer!: (tokens: { accessToken: string } | null) => void;
+      const store = { get: () => new Promise<{ accessToken: string } | null>((r) => (answer = r)), set: jest.fn() };
+      return { store, answer: (tokens: { accessToken: string } | null) => answer(tokens) };
+    };
+
+    it(`waits at most RESTORE_TIMEOUT_MS, then runs logged out with one warning; a late answer is still adopted`, async () => {
+      const { store, answer } = hangingStore();
+      const { auth, http, ctrl } = setup([withStorage(store)]);
+      let answered = 0;
+      http.get('/api').subscribe(() => answered++);
+      await jest.advanceTimersByTimeAsync(RESTORE_TIMEOUT_MS - 1);
+      ctrl.expectNone('/api');
+      await jest.advanceTimersByTimeAsync(1);
+      const req = ctrl.expectOne('/api');
+      expect(req.request.headers.has('Authorization')).toBe(false);
+      req.flush({});
+      expect(answered).toBe(1);
+      expect(auth.isAuthenticated()).toBe(false);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0][0]).toMatch(/^ngx-jot: the token store did not answer/);
+
+      const late = fakeJwt({ sub: 'late' });
+      answer({ accessToken: late });
+      await jest.advanceTimersByTimeAsync(0);
+      expect(auth.token()).toBe(late);
+      expect(warn).toHaveBeenCalledTimes(1);
+    });
+
+    it('a restore that finishes after the app is destroyed leaves nothing running: no timer, no write, no error', async () => {
+      const { store, answer } = hangingStore();
+      setup([withStorage(store)], { logoutUrl: '/logout' });
+      TestBed.resetTestingModule(); // destroys the app's injector
+      expect(jest.getTimerCount()).toBe(0);
+      // A token that expires in a minute: applying it would arm the expiry timer, which would end
+      // the session later (a null written to the store, a navigation through a destroyed injector).
+      answer({ accessToken: fakeJwt({ sub: 'late' }, { expiresInSeconds: 60 }) });
+      await jest.advanceTimersByTimeAsync(0);
+      expect(jest.getTimerCount()).toBe(0);
+      await jest.advanceTimersByTimeAsync(120_000);
+      expect(store.set).not.toHaveBeenCalled();
+    });
+
+    it('does not adopt a late answer once something newer happened (a login, setTokens or logout)', async () => {
+      const { store, answer } = hangingStore();
+      const { auth } = setup([withStorage(store)]);
+      await jest.advanceTimersByTimeAsync(RESTORE_TIMEOUT_MS);
+      const fresh = fakeJwt({ sub: 'new' });
+      auth.setTokens({ accessToken: fresh });
+      answer({ accessToken: fakeJwt({ sub: 'old' }) });
+      await jest.advanceTimersByTimeAsync(0);
+      expect(auth.token()).toBe(fresh);
+    });
   });
 
   it('keeps two applications (injectors) apart: no shared session', () => {

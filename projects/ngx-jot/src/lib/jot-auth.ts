@@ -19,8 +19,8 @@ import type { JotLogoutReason, JotTokens, ResolvedJotConfig } from './config';
 import { JOT_SKIP } from './context';
 import { JotError, configError, warnOnce } from './errors';
 import { OriginPolicy } from './origin-policy';
-import { isPromise, type JotRecord, type JotStorage } from './storage';
-import { toSession, type JotSession } from './token';
+import { badRecordField, isPromise, type JotRecord, type JotStorage } from './storage';
+import { isOtherSubject, toSession, type JotSession } from './token';
 import {
   JOT_CONFIG,
   JOT_CROSS_TAB,
@@ -38,8 +38,8 @@ export type JotEvent =
   | {
       /** A session began. */
       readonly type: 'login';
-      /** Who began it: `login()`, `setTokens()` or another tab. */
-      readonly source: 'user' | 'set-tokens' | 'other-tab';
+      /** Who began it: `login()`, `setTokens()`, another tab, or a refresh (an HttpOnly refresh cookie, no token held). */
+      readonly source: 'user' | 'set-tokens' | 'other-tab' | 'refresh';
     }
   | {
       /** The session ended. */
@@ -58,7 +58,10 @@ export type JotEvent =
   | {
       /** A refresh failed. */
       readonly type: 'refresh-failure';
-      /** What it failed with: a `JotError` with code `'refresh-failed'`. */
+      /**
+       * What it failed with: a `JotError` whose code tells why (`'refresh-unavailable'`,
+       * `'refresh-rejected'`, `'refresh-invalid'`, `'subject-changed'`).
+       */
       readonly error: unknown;
     };
 
@@ -93,6 +96,8 @@ export interface JotInternals extends JotHost {
 }
 
 const MAX_TIMER_MS = 2_147_483_647;
+/** How long start-up and requests wait for an async store's `get()`; then the app runs logged out. */
+export const RESTORE_TIMEOUT_MS = 5_000;
 /** Wait before another proactive refresh after one failed on the network or with 5xx. */
 const RETRY_MS = 5_000;
 
@@ -118,6 +123,9 @@ export class JotAuth<TClaims = JwtPayload> {
   readonly #session = signal<JotSession | null>(null);
   readonly #eventSubject = new Subject<JotEvent>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The bound on an async store's first read (RESTORE_TIMEOUT_MS). */
+  #restoreTimer: ReturnType<typeof setTimeout> | undefined;
+  #destroyed = false;
   #version = 0;
   #crossTab: JotCrossTab | null = null;
 
@@ -183,7 +191,9 @@ export class JotAuth<TClaims = JwtPayload> {
       });
     }
     inject(DestroyRef).onDestroy(() => {
+      this.#destroyed = true;
       clearTimeout(this.#timer);
+      clearTimeout(this.#restoreTimer);
       this.ɵ.refresher?.cancel(true);
       this.#eventSubject.complete();
     });
@@ -252,7 +262,7 @@ export class JotAuth<TClaims = JwtPayload> {
         ),
       );
     }
-    return r.refresh().pipe(map((s) => s.accessToken));
+    return r.refresh('app').pipe(map((s) => s.accessToken));
   }
 
   /** Adopts tokens obtained elsewhere (SSO, a native shell); `null` ends the session. */
@@ -332,10 +342,20 @@ export class JotAuth<TClaims = JwtPayload> {
       remember: how.remember ?? (how.from === 'other-tab' ? !!tokens.remember : prev?.remember),
     });
     if ('problem' in result) return result.problem;
+    // A pair just issued that is already expired is refused before it is stored or shared.
+    if (how.fresh && Date.now() >= result.staleAt)
+      return ngDevMode ? `its token is already expired; check the server's clock and token lifetime` : '';
     if (how.from === 'other-tab' && tokens.version !== undefined)
       this.#version = Math.max(this.#version, tokens.version - 1);
+    // A refresh that answers for another user ends this session before that user's begins.
+    const subjectChanged = how.from === 'refresh' && !!prev && isOtherSubject(prev, result);
+    if (subjectChanged) {
+      this.#session.set(null);
+      this.#eventSubject.next({ type: 'logout', reason: 'subject-changed' });
+    }
     this.#set(result, how.from !== 'other-tab', how.from === 'refresh');
-    if (how.from === 'other-tab' && !prev) this.#eventSubject.next({ type: 'login', source: 'other-tab' });
+    // With no session before, one begins here: another tab's, or a refresh through an HttpOnly cookie.
+    if (!prev || subjectChanged) this.#eventSubject.next({ type: 'login', source: how.from });
     return result;
   }
 
@@ -365,8 +385,13 @@ export class JotAuth<TClaims = JwtPayload> {
     const startedAt = this.#version;
     const apply = ({ record, remember }: { record: JotRecord | null; remember: boolean }) => {
       // A login, setTokens() or logout() while an async store was read is newer than what it held.
-      if (!record || this.#version !== startedAt) return;
-      const result = toSession(record, this.#timing(), { fresh: false, skew: record.skew, remember });
+      // After destroy nothing may run: a session applied now would arm a timer that outlives the app.
+      if (!record || this.#version !== startedAt || this.#destroyed) return;
+      // Every field is checked: a bad one (a `skew` of "abc") would make an expired token count as valid.
+      const badField = badRecordField(record);
+      const result = badField
+        ? { problem: ngDevMode ? `its field "${badField}" has the wrong type or is out of range` : '' }
+        : toSession(record, this.#timing(), { fresh: false, skew: record.skew, remember });
       if ('problem' in result) {
         if (typeof ngDevMode === 'undefined' || ngDevMode)
           warnOnce(this.ɵ.warned, `the stored token is malformed (${result.problem}); starting logged out.`);
@@ -389,7 +414,24 @@ export class JotAuth<TClaims = JwtPayload> {
       return;
     }
     if (isPromise(read)) {
-      this.ɵ.restoring = read.then(apply, () => undefined).finally(() => (this.ɵ.restoring = null));
+      // A store that never answers must not hold start-up and every request forever: after
+      // RESTORE_TIMEOUT_MS the app runs logged out, and the answer, if it still comes, is applied
+      // then (unless a login, setTokens() or logout() came first: `apply` checks).
+      this.ɵ.restoring = new Promise<void>((done) => {
+        void read.then(apply, () => undefined).then(done, done);
+        this.#restoreTimer = setTimeout(() => {
+          if (typeof ngDevMode === 'undefined' || ngDevMode)
+            warnOnce(
+              this.ɵ.warned,
+              `the token store did not answer get() within ${RESTORE_TIMEOUT_MS} ms; starting logged out. ` +
+                `Make get() of your JotTokenStore settle (resolve null when it has nothing).`,
+            );
+          done();
+        }, RESTORE_TIMEOUT_MS);
+      }).finally(() => {
+        clearTimeout(this.#restoreTimer);
+        this.ɵ.restoring = null;
+      });
     } else {
       apply(read);
     }
@@ -419,7 +461,7 @@ export class JotAuth<TClaims = JwtPayload> {
       if (now >= s.refreshAt && r) {
         // The refresher handles failures (4xx ends the session); after a network error or 5xx,
         // try again later rather than at once.
-        r.refresh().subscribe({ error: () => this.#schedule(RETRY_MS) });
+        r.refresh('ahead').subscribe({ error: () => this.#schedule(RETRY_MS) });
         return;
       }
     } else if (now >= s.staleAt) {

@@ -161,6 +161,34 @@ describe('jotInterceptor: where the token goes', () => {
     expect(sentHeader('/api/health-check')).not.toBeNull();
   });
 
+  it('keeps excludedUrls out of reach of dot segments and relative spellings', () => {
+    // The page is http://localhost/ (jsdom): every spelling below resolves to /public/x.
+    setup({ excludedUrls: ['/public/', /^\/open\//] });
+    for (const url of [
+      '/./public/x',
+      '/api/../public/x',
+      'public/x',
+      './public/x',
+      '/%2e/public/x',
+      '/open/../public/x',
+    ]) {
+      expect(sentHeader(url)).toBeNull();
+    }
+    for (const url of ['/./open/x', 'open/x', '/api/../open/x']) {
+      expect(sentHeader(url)).toBeNull();
+    }
+    expect(sentHeader('/publicity/x')).not.toBeNull();
+    expect(sentHeader('/public/../api/x')).not.toBeNull();
+  });
+
+  it('lets JSONP requests through untouched (Angular refuses headers on them)', () => {
+    const { http, ctrl } = setup();
+    http.jsonp('/api/feed', 'callback').subscribe();
+    const req = ctrl.expectOne((r) => r.method === 'JSONP');
+    expect(req.request.headers.has('Authorization')).toBe(false);
+    req.flush({});
+  });
+
   it('judges every request alike with g or y flagged patterns (test() would resume at lastIndex)', () => {
     setup({ excludedUrls: [/^\/public\//g], allowedOrigins: [/^https:\/\/api\.example\.com$/y] });
     // Two in a row: a stateful pattern matches, then resumes past the end and misses.

@@ -1,16 +1,25 @@
 import {
   HttpErrorResponse,
+  HttpEventType,
   type HttpEvent,
   type HttpHandlerFn,
   type HttpInterceptorFn,
   type HttpRequest,
 } from '@angular/common/http';
 import { inject } from '@angular/core';
-import { Observable, catchError, from, switchMap, throwError } from 'rxjs';
+import { Observable, catchError, filter, from, switchMap, throwError, timeout } from 'rxjs';
 
 import { JOT_SKIP } from './context';
+import { JotError } from './errors';
 import { JotAuth, type JotInternals } from './jot-auth';
-import type { JotSession } from './token';
+import { isOtherSubject, type JotSession } from './token';
+
+/**
+ * How long a request whose token is still good waits for a proactive refresh (one ahead of
+ * expiry) before it goes out with that token: long enough for a normal refresh, short enough
+ * that a hanging one is not noticed.
+ */
+const AHEAD_REFRESH_WAIT_MS = 5_000;
 
 /**
  * Adds `Authorization: Bearer <token>` to relative, same-origin and `allowedOrigins` requests
@@ -27,7 +36,7 @@ export const jotInterceptor: HttpInterceptorFn = (req, next) => {
   const { policy, config } = jot;
   let excludedBy: string | RegExp | undefined;
   // Why the token stays off, if it does; a caller that set the credential itself keeps it (and its 401).
-  const verdict = req.context.get(JOT_SKIP)
+  const verdict = isSkipped(req)
     ? 'skip'
     : !policy.allowsOrigin(req.url)
       ? 'origin'
@@ -62,8 +71,25 @@ function send(jot: JotInternals, req: HttpRequest<unknown>, next: HttpHandlerFn)
   }
   if (refresher && (refresher.busy || stale)) {
     // Held, not sent: it goes out once, with the token the refresh brings. Its refresh failing
-    // is the error it sees (a JotError 'refresh-failed'), since it never got a response.
-    return refresher.refresh().pipe(switchMap((fresh) => attempt(jot, req, next, fresh, true)));
+    // is the error it sees (a JotError, its code saying why), since it never got a response.
+    if (stale || !refresher.ahead) {
+      return refresher.refresh().pipe(switchMap((fresh) => attempt(jot, req, next, fresh, true)));
+    }
+    // A refresh ahead of expiry: this token is still good, so the request waits a little for the
+    // new one, but not for a refresh that fails transiently or hangs; it goes out with this token.
+    return refresher.refresh('ahead').pipe(
+      timeout({ first: AHEAD_REFRESH_WAIT_MS, with: () => [null] }),
+      // (An array is an ObservableInput of its items.)
+      catchError((error: unknown) =>
+        error instanceof JotError && error.code === 'refresh-unavailable' ? [null] : throwError(() => error),
+      ),
+      switchMap((fresh) => {
+        if (fresh) return attempt(jot, req, next, fresh, true);
+        const held = jot.session();
+        // Expired meanwhile (or the session changed): judged again, as a request arriving now.
+        return held && Date.now() < held.staleAt ? attempt(jot, req, next, held, false) : send(jot, req, next);
+      }),
+    );
   }
   return attempt(jot, req, next, session, false);
 }
@@ -105,7 +131,8 @@ function recover(
   const current = jot.session();
   const refresher = jot.refresher;
   const fail = () => throwError(() => error);
-  if (!current) return fail();
+  // Another user's session (or none) now: this request is never replayed as that user.
+  if (!current || isOtherSubject(current, used)) return fail();
   // Compared by session, not by token string: two consecutive tokens can be byte-identical.
   const newer = current !== used;
   if (renewed || !refresher) {
@@ -114,7 +141,7 @@ function recover(
     if (!newer) jot.end(refresher ? 'refresh-failed' : 'expired');
     return fail();
   }
-  if (newer && !refresher.busy) return attempt(jot, req, next, current, true);
+  if (newer && !refresher.busy) return attempt(jot, req, next, current, true).pipe(hideReplay);
   if (!jot.canRefresh(current)) {
     jot.end('expired');
     return fail();
@@ -123,8 +150,15 @@ function recover(
   return refresher.refresh().pipe(
     catchError(fail),
     switchMap((fresh) => attempt(jot, req, next, fresh, true)),
+    hideReplay,
   );
 }
+
+/**
+ * The caller already saw the first try's `Sent` (and progress): of the replay it sees only the
+ * final response, as if the request had been sent once.
+ */
+const hideReplay = filter((event: HttpEvent<unknown>) => event.type === HttpEventType.Response);
 
 /** A 401 is ours unless its `WWW-Authenticate` names only other schemes (e.g. `Basic`). */
 function isOurChallenge(error: HttpErrorResponse, scheme: string): boolean {
@@ -133,4 +167,12 @@ function isOurChallenge(error: HttpErrorResponse, scheme: string): boolean {
   const wanted = scheme.toLowerCase();
   // Challenges are "scheme params, scheme params"; a scheme is the first word of a part.
   return challenge.split(',').some((part) => part.trim().split(/\s/, 1)[0].toLowerCase() === wanted);
+}
+
+/**
+ * `JOT_SKIP`, or a JSONP request: a <script> tag carries no header, and Angular rejects a JSONP
+ * request that has one (NG02812).
+ */
+function isSkipped(req: HttpRequest<unknown>): boolean {
+  return req.context.get(JOT_SKIP) || req.method === 'JSONP';
 }

@@ -39,6 +39,8 @@ export class OriginPolicy {
   readonly #self: string;
   /** A `<base href>` on another origin would send "/x" elsewhere; then nothing is taken on trust. */
   readonly #fastPath: boolean;
+  /** `excludedUrls`, string entries resolved once as request URLs are (same order). */
+  readonly #excluded: readonly (string | RegExp)[];
 
   constructor(config: ResolvedJotConfig, doc: Document | null) {
     this.#config = config;
@@ -53,6 +55,7 @@ export class OriginPolicy {
     const against = (this.#base = base || href || 'http://localhost/');
     const self = (this.#self = originOf(href ?? against) ?? 'null');
     this.#fastPath = originOf(against) === self;
+    this.#excluded = config.excludedUrls.map((entry) => (typeof entry === 'string' ? hrefOf(entry, against) : entry));
   }
 
   /** The origin is the page's own or an allowed one. */
@@ -81,19 +84,31 @@ export class OriginPolicy {
   }
 
   /**
-   * The first `excludedUrls` entry that matches, tested against the URL as written and as resolved.
+   * The first `excludedUrls` entry that matches. Entries and the URL are compared as the URL
+   * parser resolves them against `document.baseURI`, so dot segments and relative spellings
+   * (`/./public/x`, `/api/../public/x`, `public/x`) cannot step around an entry: a string entry
+   * is a prefix of the resolved URL; a RegExp is tested against the URL as written, as resolved,
+   * and, on the page's own origin, as the resolved path (`/public/x`).
    * The interceptor calls it only when there are entries, so it does not check for none.
    */
   excludedBy(url: string): string | RegExp | undefined {
-    let absolute: string;
-    try {
-      absolute = new URL(url, this.#base).href;
-    } catch {
-      absolute = url;
-    }
-    return this.#config.excludedUrls.find((e) =>
-      typeof e === 'string' ? url.startsWith(e) || absolute.startsWith(e) : e.test(url) || e.test(absolute),
+    const absolute = hrefOf(url, this.#base);
+    const self = this.#self;
+    const path = absolute.startsWith(`${self}/`) ? absolute.slice(self.length) : absolute;
+    return this.#config.excludedUrls.find((e, i) =>
+      typeof e === 'string'
+        ? absolute.startsWith(this.#excluded[i] as string)
+        : e.test(url) || e.test(absolute) || e.test(path),
     );
+  }
+}
+
+/** `new URL(url, base).href`, or the URL as written when it does not parse. */
+function hrefOf(url: string, base: string): string {
+  try {
+    return new URL(url, base).href;
+  } catch {
+    return url;
   }
 }
 

@@ -51,10 +51,36 @@ function setup(options: Partial<JotRefreshOptions> = {}, config: Partial<JotConf
 }
 
 const bearer = (req: TestRequest) => req.request.headers.get('Authorization');
+
+/** A server that answers every open call: a refresh with the `issue`d token, anything else 'ok' (after `onApi`). */
+function answering(
+  ctrl: HttpTestingController,
+  issue: (refreshCount: number) => string,
+  onApi: (req: TestRequest) => void = () => undefined,
+) {
+  const server = {
+    refreshCount: 0,
+    answer() {
+      for (const r of ctrl.match(() => true)) {
+        if (r.request.url === '/refresh') {
+          server.refreshCount++;
+          r.flush({ access_token: issue(server.refreshCount), refresh_token: `r${server.refreshCount}` });
+        } else {
+          onApi(r);
+          r.flush('ok');
+        }
+      }
+    },
+  };
+  return server;
+}
 const refreshes = (ctrl: HttpTestingController) => ctrl.match('/refresh');
 
 describe('401 handling: one refresh, a queue, one replay', () => {
-  afterEach(() => TestBed.inject(HttpTestingController).verify());
+  afterEach(() => {
+    TestBed.inject(HttpTestingController).verify();
+    jest.useRealTimers();
+  });
 
   it.each([1, 10, 1000])(
     '%i concurrent 401s cause exactly one refresh; each is replayed once and gets its own answer',
@@ -194,7 +220,7 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     expect(first).toBeInstanceOf(HttpErrorResponse);
     expect((first as HttpErrorResponse).error).toEqual({ mine: true });
     expect(held).toBeInstanceOf(JotError);
-    expect((held as JotError).code).toBe('refresh-failed');
+    expect((held as JotError).code).toBe('refresh-rejected');
     expect((held as JotError).message).toContain('rejected (400)');
     expect(((held as JotError).cause as HttpErrorResponse).status).toBe(400);
     expect(auth.token()).toBeNull();
@@ -207,6 +233,7 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     ['a network error', { status: 0, statusText: 'Unknown Error' }],
     ['a 503', { status: 503, statusText: 'Service Unavailable' }],
   ])('%s during refresh keeps the session; queued requests error; the next request tries again', (_what, failure) => {
+    jest.useFakeTimers();
     const { http, ctrl, auth } = setup();
     let first: unknown;
     let held: unknown;
@@ -217,12 +244,14 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     if (failure.status === 0) refresh.error(new ProgressEvent('error'));
     else refresh.flush(null, failure);
     expect((first as HttpErrorResponse).status).toBe(401);
-    expect((held as JotError).code).toBe('refresh-failed');
+    expect((held as JotError).code).toBe('refresh-unavailable');
     expect(auth.isAuthenticated()).toBe(true);
     expect(auth.token()).not.toBeNull();
 
     http.get('/api/3').subscribe();
     ctrl.expectOne('/api/3').flush(null, UNAUTHORIZED);
+    ctrl.expectNone('/refresh'); // at most one refresh a second, even after failures
+    jest.advanceTimersByTime(1_000);
     const again = ctrl.expectOne('/refresh');
     expect(again.request.body).toEqual({ refresh_token: 'r1' });
     const fresh = fakeJwt({ gen: 3 });
@@ -240,7 +269,7 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     auth.logout();
     expect(refresh.cancelled).toBe(true);
     expect(auth.token()).toBeNull();
-    expect((held as JotError).code).toBe('refresh-failed');
+    expect((held as JotError).code).toBe('refresh-cancelled');
     ctrl.expectNone('/api/held');
   });
 
@@ -264,8 +293,35 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     expect(refresh.cancelled).toBe(true);
     if (!refresh.cancelled) refresh.flush(body, status);
     expect(auth.token()).toBe(bob);
-    expect((held as JotError).code).toBe('refresh-failed');
+    expect((held as JotError).code).toBe('refresh-cancelled');
     ctrl.expectNone('/api/held');
+  });
+
+  it('a refresh answered for another user (sub) is a new session: nothing of the old one is replayed as the new', () => {
+    const { http, ctrl, auth, events } = setup();
+    let slowError: unknown;
+    let firstError: unknown;
+    let heldError: unknown;
+    http.get('/api/slow').subscribe({ error: (e) => (slowError = e) });
+    const slow = ctrl.expectOne('/api/slow');
+    http.get('/api/first').subscribe({ error: (e) => (firstError = e) });
+    ctrl.expectOne('/api/first').flush(null, UNAUTHORIZED);
+    http.get('/api/held').subscribe({ error: (e) => (heldError = e) });
+    events.length = 0;
+    const bob = fakeJwt({ sub: 'b' });
+    ctrl.expectOne('/refresh').flush({ access_token: bob, refresh_token: 'b1' });
+
+    expect(auth.token()).toBe(bob);
+    expect(events.filter((e) => e.type === 'login' || e.type === 'logout')).toEqual([
+      { type: 'logout', reason: 'subject-changed' },
+      { type: 'login', source: 'refresh' },
+    ]);
+    expect((heldError as JotError).code).toBe('subject-changed');
+    expect((firstError as HttpErrorResponse).status).toBe(401);
+    slow.flush(null, UNAUTHORIZED); // a's request, answered after b's session began
+    expect((slowError as HttpErrorResponse).status).toBe(401);
+    ctrl.expectNone(() => true);
+    expect(auth.token()).toBe(bob);
   });
 
   it('callers that leave do not cancel the refresh; its tokens are stored even with no one waiting', () => {
@@ -328,6 +384,30 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     for (const r of replays) r.flush(r.request.responseType === 'arraybuffer' ? new ArrayBuffer(1) : '');
   });
 
+  it("observe: 'events' callers never see the replay: one Sent, then the final response", () => {
+    const { http, ctrl } = setup();
+    const seen: HttpEventType[] = [];
+    http.get('/api', { observe: 'events', reportProgress: true }).subscribe((e) => seen.push(e.type));
+    ctrl.expectOne('/api').flush(null, UNAUTHORIZED);
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ gen: 2 }), refresh_token: 'r2' });
+    const replay = ctrl.expectOne('/api');
+    replay.event({ type: HttpEventType.DownloadProgress, loaded: 1 });
+    replay.flush('ok');
+    expect(seen).toEqual([HttpEventType.Sent, HttpEventType.Response]);
+  });
+
+  it("observe: 'events' callers held before sending see their one Sent", () => {
+    const { http, ctrl } = setup();
+    const held: HttpEventType[] = [];
+    http.get('/api/a').subscribe({ error: () => undefined });
+    ctrl.expectOne('/api/a').flush(null, UNAUTHORIZED);
+    http.get('/api/held', { observe: 'events' }).subscribe((e) => held.push(e.type));
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ gen: 3 }), refresh_token: 'r3' });
+    ctrl.expectOne('/api/a').flush('a');
+    ctrl.expectOne('/api/held').flush('held');
+    expect(held).toEqual([HttpEventType.Sent, HttpEventType.Response]);
+  });
+
   it('passes a 401 for another scheme (WWW-Authenticate: Basic) through untouched', () => {
     const { http, ctrl, auth } = setup();
     let error: HttpErrorResponse | undefined;
@@ -382,7 +462,7 @@ describe('401 handling: one refresh, a queue, one replay', () => {
     let error: JotError | undefined;
     auth.refresh().subscribe({ error: (e) => (error = e) });
     ctrl.expectOne('/refresh').flush(body);
-    expect(error?.code).toBe('refresh-failed');
+    expect(error?.code).toBe('refresh-invalid');
     expect(error?.message).toMatch(/^ngx-jot: /);
     expect(auth.token()).toBeNull();
     expect(events).toContainEqual({ type: 'logout', reason: 'refresh-failed' });
@@ -415,6 +495,29 @@ describe('refresh with a cookie-held refresh token (withCredentials)', () => {
     expect(ctrl.expectOne('https://api.example.com/logout').request.withCredentials).toBe(true);
     auth.login({}).subscribe();
     expect(ctrl.expectOne('https://api.example.com/login').request.withCredentials).toBe(true);
+  });
+});
+
+describe('a session that begins through refresh() (HttpOnly cookie, no stored token)', () => {
+  afterEach(() => TestBed.inject(HttpTestingController).verify());
+
+  it('emits login with source refresh, once; a later refresh of it is no new login', () => {
+    const { ctrl, auth, events } = setup({ withCredentials: true });
+    auth.setTokens(null);
+    events.length = 0;
+    auth.refresh().subscribe();
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ sub: 'a', gen: 2 }) });
+    expect(auth.isAuthenticated()).toBe(true);
+    auth.refresh().subscribe();
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ sub: 'a', gen: 3 }) });
+    expect(events.filter((e) => e.type === 'login')).toEqual([{ type: 'login', source: 'refresh' }]);
+    expect(events.map((e) => e.type)).toEqual([
+      'refresh-start',
+      'login',
+      'refresh-success',
+      'refresh-start',
+      'refresh-success',
+    ]);
   });
 });
 
@@ -483,6 +586,72 @@ describe('proactive refresh and the clock', () => {
     expect(expiredSent).toBe(0);
   });
 
+  it.each([
+    [4, 2_000],
+    [6, 4_000],
+    [4, -3_000],
+    [2, 1_000],
+  ])(
+    '%i-second tokens from a server %i ms behind the device: no faster than one refresh per half lifetime, none sent expired',
+    (lifetime, behindMs) => {
+      const { http, ctrl, auth } = setup();
+      let expiredSent = 0;
+      const server = answering(
+        ctrl,
+        (n) => fakeJwt({ sub: 'a', n }, { expiresInSeconds: lifetime, issuedAt: new Date(Date.now() - behindMs) }),
+        (r) => {
+          const { exp } = JSON.parse(atob(bearer(r)!.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+          if (Date.now() - behindMs >= exp * 1000) expiredSent++; // judged on the server's clock
+        },
+      );
+      auth.refresh().subscribe();
+      for (let t = 0; t < 12_000; t += 10) {
+        server.answer();
+        jest.advanceTimersByTime(10);
+        http.get('/api').subscribe();
+      }
+      server.answer();
+      expect(server.refreshCount).toBeLessThanOrEqual(12 / (lifetime / 2) + 1);
+      expect(server.refreshCount).toBeGreaterThanOrEqual(12 / lifetime);
+      expect(expiredSent).toBe(0);
+    },
+  );
+
+  it('never more than one refresh a second, whatever lifetimes the server sends', () => {
+    const { http, ctrl, auth } = setup();
+    // No iat, and exp at the next whole second: a lifetime of 1 s down to a few ms.
+    const server = answering(ctrl, (n) =>
+      fakeJwt({ sub: 'a', n, iat: undefined, exp: Math.floor(Date.now() / 1000) + 1 }),
+    );
+    auth.refresh().subscribe();
+    for (let t = 0; t < 10_000; t += 5) {
+      server.answer();
+      jest.advanceTimersByTime(5);
+      http.get('/api').subscribe({ error: () => undefined });
+    }
+    server.answer();
+    expect(server.refreshCount).toBeLessThanOrEqual(11);
+    expect(server.refreshCount).toBeGreaterThanOrEqual(5);
+  });
+
+  it('never more than one refresh a second when every request gets 401 and every refresh fails', () => {
+    const { http, ctrl } = setup();
+    let refreshCount = 0;
+    for (let t = 0; t < 5_000; t += 10) {
+      http.get('/api').subscribe({ error: () => undefined });
+      for (const r of ctrl.match(() => true)) {
+        if (r.request.url === '/refresh') {
+          refreshCount++;
+          r.flush(null, { status: 503, statusText: 'Service Unavailable' });
+        } else r.flush(null, UNAUTHORIZED);
+      }
+      jest.advanceTimersByTime(10);
+    }
+    ctrl.match(() => true).forEach((r) => r.flush(null, UNAUTHORIZED));
+    expect(refreshCount).toBeLessThanOrEqual(6);
+    expect(refreshCount).toBeGreaterThanOrEqual(4);
+  });
+
   it('a device clock ten minutes off neither refreshes in a loop nor sends expired tokens', () => {
     const { ctrl, auth } = setup();
     const serverNow = Date.now();
@@ -522,6 +691,47 @@ describe('proactive refresh and the clock', () => {
     ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({}, { expiresInSeconds: 20 }), refresh_token: 'r2' });
   });
 
+  it('a proactive refresh that fails transiently does not fail requests whose token is still good', () => {
+    const { http, ctrl, auth } = setup();
+    const held = fakeJwt({ sub: 'a' }, { expiresInSeconds: 60 });
+    auth.setTokens({ accessToken: held, refreshToken: 'r1' });
+    jest.advanceTimersByTime(30_500); // past refreshAt (exp - 30 s): the proactive refresh starts
+    const refresh = ctrl.expectOne('/refresh');
+    let answer: unknown;
+    http.get('/api').subscribe((body) => (answer = body));
+    ctrl.expectNone('/api'); // the new token is near: it waits a little for it
+    refresh.flush(null, { status: 503, statusText: 'Service Unavailable' });
+    const sent = ctrl.expectOne('/api');
+    expect(bearer(sent)).toBe(`Bearer ${held}`);
+    sent.flush('ok');
+    expect(answer).toBe('ok');
+    expect(auth.token()).toBe(held);
+  });
+
+  it('behind a hanging proactive refresh, a request with a good token waits 5 s at most; one that needs the new token waits for it', () => {
+    const { http, ctrl, auth } = setup();
+    const held = fakeJwt({ sub: 'a' }, { expiresInSeconds: 60 });
+    auth.setTokens({ accessToken: held, refreshToken: 'r1' });
+    jest.advanceTimersByTime(30_500);
+    const refresh = ctrl.expectOne('/refresh');
+    http.get('/api/good').subscribe();
+    jest.advanceTimersByTime(4_900);
+    ctrl.expectNone('/api/good');
+    jest.advanceTimersByTime(200);
+    const good = ctrl.expectOne('/api/good');
+    expect(bearer(good)).toBe(`Bearer ${held}`);
+    // The server refuses it: now this request, and every one after it, needs the new token.
+    good.flush(null, UNAUTHORIZED);
+    http.get('/api/next').subscribe();
+    jest.advanceTimersByTime(6_000);
+    ctrl.expectNone('/api/good');
+    ctrl.expectNone('/api/next');
+    const fresh = fakeJwt({ sub: 'a', gen: 2 }, { expiresInSeconds: 60 });
+    refresh.flush({ access_token: fresh, refresh_token: 'r2' });
+    expect(bearer(ctrl.expectOne('/api/good'))).toBe(`Bearer ${fresh}`);
+    expect(bearer(ctrl.expectOne('/api/next'))).toBe(`Bearer ${fresh}`);
+  });
+
   it('a refresh that never answers counts as a network failure after 30 s: the session is kept', () => {
     const { http, ctrl, auth } = setup();
     let held: unknown;
@@ -533,7 +743,7 @@ describe('proactive refresh and the clock', () => {
     expect(held).toBeUndefined();
     jest.advanceTimersByTime(1_500);
     expect(hanging.cancelled).toBe(true);
-    expect((held as JotError).code).toBe('refresh-failed');
+    expect((held as JotError).code).toBe('refresh-unavailable');
     expect(auth.isAuthenticated()).toBe(true);
     http.get('/api/next').subscribe();
     ctrl.expectOne('/api/next').flush(null, UNAUTHORIZED);
@@ -558,6 +768,78 @@ describe('proactive refresh and the clock', () => {
     }
     expect(refreshCount).toBeLessThanOrEqual(2);
     expect(auth.isAuthenticated()).toBe(true);
+  });
+
+  it('a refresh answered 408 or 429 keeps the session and is retried after Retry-After, or a doubling pause', () => {
+    const { http, ctrl, auth, events } = setup();
+    let answer: unknown;
+    http.get('/api').subscribe((body) => (answer = body));
+    ctrl.expectOne('/api').flush(null, UNAUTHORIZED);
+    ctrl
+      .expectOne('/refresh')
+      .flush(null, { status: 429, statusText: 'Too Many Requests', headers: { 'Retry-After': '3' } });
+    expect(auth.isAuthenticated()).toBe(true);
+    jest.advanceTimersByTime(2_900);
+    ctrl.expectNone('/refresh');
+    jest.advanceTimersByTime(200);
+    ctrl.expectOne('/refresh').flush(null, { status: 408, statusText: 'Request Timeout' });
+    jest.advanceTimersByTime(1_900); // no Retry-After: the second retry waits 2 s
+    ctrl.expectNone('/refresh');
+    jest.advanceTimersByTime(200);
+    const fresh = fakeJwt({ sub: 'a', gen: 2 });
+    ctrl.expectOne('/refresh').flush({ access_token: fresh, refresh_token: 'r2' });
+    const replay = ctrl.expectOne('/api');
+    expect(bearer(replay)).toBe(`Bearer ${fresh}`);
+    replay.flush('ok');
+    expect(answer).toBe('ok');
+    expect(events.filter((e) => e.type === 'refresh-start')).toHaveLength(1);
+    expect(events.some((e) => e.type === 'logout' || e.type === 'refresh-failure')).toBe(false);
+  });
+
+  it('reads a Retry-After given as an HTTP date', () => {
+    const { ctrl, auth } = setup();
+    auth.refresh().subscribe();
+    const retryAfter = new Date(Date.now() + 3_000).toUTCString(); // whole seconds: 2 to 3 s from now
+    ctrl
+      .expectOne('/refresh')
+      .flush(null, { status: 429, statusText: 'Too Many', headers: { 'Retry-After': retryAfter } });
+    jest.advanceTimersByTime(1_900);
+    ctrl.expectNone('/refresh');
+    jest.advanceTimersByTime(1_200);
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ sub: 'a', gen: 2 }), refresh_token: 'r2' });
+    expect(auth.isAuthenticated()).toBe(true);
+  });
+
+  it('408/429 is retried a few times, then the refresh is unavailable (session kept) until Retry-After has passed', () => {
+    const { http, ctrl, auth } = setup();
+    let held: unknown;
+    http.get('/api').subscribe({ error: () => undefined });
+    ctrl.expectOne('/api').flush(null, UNAUTHORIZED);
+    http.get('/api/held').subscribe({ error: (e: unknown) => (held = e) });
+    const busy = { status: 429, statusText: 'Too Many Requests', headers: { 'Retry-After': '1' } };
+    for (let attempt = 0; attempt < 4; attempt++) {
+      ctrl.expectOne('/refresh').flush(null, busy);
+      jest.advanceTimersByTime(1_000);
+    }
+    ctrl.expectNone('/refresh');
+    expect((held as JotError).code).toBe('refresh-unavailable');
+    expect(auth.isAuthenticated()).toBe(true);
+
+    // A Retry-After longer than requests should be held: unavailable at once, and no call until then.
+    http.get('/api/2').subscribe({ error: () => undefined });
+    ctrl.expectOne('/api/2').flush(null, UNAUTHORIZED);
+    ctrl.expectOne('/refresh').flush(null, { ...busy, headers: { 'Retry-After': '120' } });
+    let early: unknown;
+    http.get('/api/3').subscribe({ error: (e: unknown) => (early = e) });
+    ctrl.expectOne('/api/3').flush(null, UNAUTHORIZED);
+    ctrl.expectNone('/refresh');
+    expect((early as HttpErrorResponse).status).toBe(401);
+    expect(auth.isAuthenticated()).toBe(true);
+    jest.advanceTimersByTime(120_000);
+    http.get('/api/4').subscribe();
+    ctrl.expectOne('/api/4').flush(null, UNAUTHORIZED);
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ sub: 'a', gen: 2 }), refresh_token: 'r2' });
+    ctrl.expectOne('/api/4').flush('ok');
   });
 
   it('re-checks expiry when the tab becomes visible again (timers are late after sleep)', () => {

@@ -1,12 +1,23 @@
 import { HttpClient, HttpContext, HttpErrorResponse, HttpXsrfTokenExtractor } from '@angular/common/http';
 import { inject } from '@angular/core';
-import { Observable, type Subscriber, type Subscription, TimeoutError, finalize, throwError, timeout } from 'rxjs';
+import {
+  Observable,
+  type Subscriber,
+  type Subscription,
+  TimeoutError,
+  finalize,
+  retry,
+  switchMap,
+  throwError,
+  timeout,
+  timer,
+} from 'rxjs';
 
 import { JotError } from './errors';
 import { JOT_SKIP } from './context';
 import type { JotRecord } from './storage';
-import type { JotSession } from './token';
-import type { JotHost, JotRefresher } from './tokens';
+import { isOtherSubject, type JotSession } from './token';
+import type { JotHost, JotRefreshCause, JotRefresher } from './tokens';
 
 /** Options of `withRefresh()`. */
 export interface JotRefreshOptions {
@@ -27,6 +38,23 @@ export interface JotRefreshOptions {
  * and with cross-tab sync so does every tab's lock.
  */
 const REFRESH_TIMEOUT_MS = 30_000;
+
+/** A refresh answered 408 or 429 ("not now") is retried this many times before it is unavailable. */
+const BUSY_RETRIES = 3;
+/** Without `Retry-After`, the first retry waits this long, and each next one twice as long. */
+const BUSY_FIRST_PAUSE_MS = 1_000;
+/**
+ * Requests wait on the retries: a server asking for a longer pause (`Retry-After: 120`) is not
+ * waited for; the refresh is unavailable at once, and until then.
+ */
+const BUSY_MAX_PAUSE_MS = 10_000;
+
+/**
+ * The hard floor between two refresh calls when ngx-jot starts the second by itself (timer, held
+ * or refused requests): whatever lifetimes, clocks and failures the server sends, never more than
+ * one a second. `JotAuth.refresh()`, which the app calls on purpose, runs at once.
+ */
+const MIN_REFRESH_INTERVAL_MS = 1_000;
 
 /** Default margin of the proactive refresh, in seconds. */
 export const JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS = 30;
@@ -84,6 +112,13 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
   let request: Subscription | null = null;
   /** Bumped by cancel(): a refresh that began before it is never applied. */
   let epoch = 0;
+  /** A 408/429 that ended a refresh, and until when its server asked not to be called again. */
+  let busyAnswer: unknown;
+  let busyUntil = 0;
+  /** When the last refresh call went (or goes) out. */
+  let lastStartedAt = -Infinity;
+  /** The flight runs ahead of need (see JotRefresher.ahead). */
+  let ahead = false;
 
   function post(refreshToken: string | null): Observable<unknown> {
     let headers: Record<string, string> | undefined;
@@ -99,7 +134,17 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
         withCredentials: withCredentials || undefined,
         headers,
       })
-      .pipe(timeout({ first: REFRESH_TIMEOUT_MS }));
+      .pipe(
+        timeout({ first: REFRESH_TIMEOUT_MS }),
+        // 408 and 429 say "not now", not "no": the same call again, after the pause the server asked for.
+        retry({
+          count: BUSY_RETRIES,
+          delay: (error: unknown, retryCount) => {
+            const pause = busyPause(error, BUSY_FIRST_PAUSE_MS * 2 ** (retryCount - 1));
+            return pause <= BUSY_MAX_PAUSE_MS ? timer(pause) : throwError(() => error);
+          },
+        }),
+      );
   }
 
   function settle(subject: Flight, outcome: JotSession | JotError) {
@@ -112,7 +157,13 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
 
   function fail(subject: Flight, error: unknown, mine: number, rechecked = false) {
     if (mine !== epoch) return;
+    const pause = busyPause(error, 0);
+    if (pause < Infinity) {
+      busyAnswer = error;
+      busyUntil = Date.now() + pause;
+    }
     const transient =
+      pause < Infinity ||
       error instanceof TimeoutError ||
       (error instanceof HttpErrorResponse && (error.status === 0 || error.status >= 500));
     const sync = host.sync();
@@ -128,7 +179,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       return;
     }
     const jotError = new JotError(
-      'refresh-failed',
+      transient ? 'refresh-unavailable' : error instanceof JotError ? error.code : 'refresh-rejected',
       ngDevMode
         ? transient
           ? `the refresh call to ${options.url} failed (${error instanceof HttpErrorResponse ? error.status || 'network error' : 'no answer in 30 s'}); the session is kept and the next request tries again.`
@@ -153,28 +204,45 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
   function takeShared(subject: Flight, shared: JotRecord | null, mine: number): boolean {
     const held = host.record();
     if (mine !== epoch || !shared || !held || !isNewer(shared, held)) return false;
+    const before = host.session();
     const adopted = host.adopt(shared, { fresh: false, from: 'other-tab' });
     if (typeof adopted === 'string' || Date.now() >= adopted.staleAt) return false;
-    host.emit({ type: 'refresh-success' });
-    settle(subject, adopted);
+    settleWith(subject, before, adopted);
     return true;
   }
 
-  function succeed(subject: Flight, response: unknown, mine: number) {
-    if (mine !== epoch) return;
-    const tokens = host.config.readTokens(response);
-    const adopted = tokens ? host.adopt(tokens, { fresh: true, from: 'refresh' }) : 'it holds no token';
-    if (typeof adopted === 'string' || Date.now() >= adopted.staleAt) {
-      const why = ngDevMode
-        ? typeof adopted === 'string'
-          ? `is unusable (${adopted}); the session has ended. Map its shape with readTokens.`
-          : `returned an already expired token; check the server's clock and token lifetime.`
-        : '';
-      fail(subject, new JotError('refresh-failed', why && `the refresh from ${options.url} ${why}`), mine);
+  /** Ends `subject` with the session now held; the waiters of another user's session never get it. */
+  function settleWith(subject: Flight, before: JotSession | null, adopted: JotSession) {
+    if (before && isOtherSubject(before, adopted)) {
+      // What waits belongs to the user before, and is never sent as the new one.
+      const changed = new JotError(
+        'subject-changed',
+        ngDevMode
+          ? `the session changed to another user ("sub") during the refresh; requests of the user before are not replayed.`
+          : '',
+      );
+      host.emit({ type: 'refresh-failure', error: changed });
+      settle(subject, changed);
       return;
     }
     host.emit({ type: 'refresh-success' });
     settle(subject, adopted);
+  }
+
+  function succeed(subject: Flight, response: unknown, mine: number) {
+    if (mine !== epoch) return;
+    const before = host.session();
+    const tokens = host.config.readTokens(response);
+    const adopted = tokens
+      ? host.adopt(tokens, { fresh: true, from: 'refresh' })
+      : 'it holds no token; map its shape with readTokens';
+    if (typeof adopted === 'string') {
+      const why = ngDevMode ? `the refresh from ${options.url} is unusable (${adopted}); the session has ended.` : '';
+      fail(subject, new JotError('refresh-invalid', why), mine);
+      return;
+    }
+    // Of another user, that user's session began (JotAuth emitted logout, then login).
+    settleWith(subject, before, adopted);
   }
 
   const refresher: JotRefresher = {
@@ -184,7 +252,13 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
     get busy() {
       return flight !== null;
     },
-    refresh(): Observable<JotSession> {
+    get ahead() {
+      return flight !== null && ahead;
+    },
+    refresh(cause: JotRefreshCause = 'needed'): Observable<JotSession> {
+      // A request that needs the new token makes a refresh begun ahead of time a needed one.
+      if (cause === 'needed') ahead = false;
+      else if (!flight) ahead = true;
       if (flight) return flight.result;
       const session = host.session();
       if (!session?.refreshToken && !withCredentials) {
@@ -204,6 +278,16 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       const mine = epoch;
       flight = subject;
       host.emit({ type: 'refresh-start' });
+      if (Date.now() < busyUntil) {
+        // The server's Retry-After has not passed: calling it again now would only be refused.
+        fail(subject, busyAnswer, mine);
+        return subject.result;
+      }
+      const pause = cause === 'app' ? 0 : lastStartedAt + MIN_REFRESH_INTERVAL_MS - Date.now();
+      lastStartedAt = Date.now() + Math.max(0, pause);
+      // The refresh token is read when the call goes out: another tab may have rotated it by then.
+      const send = () => post(host.session()?.refreshToken ?? null);
+      const call = () => (pause > 0 ? timer(pause).pipe(switchMap(send)) : send());
       const sync = host.sync();
       if (sync) {
         // Another tab may hold the lock and rotate the refresh token meanwhile: under the lock,
@@ -213,7 +297,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
             if (mine !== epoch || takeShared(subject, shared, mine)) return;
             // finalize: the lock is released however the call ends, cancellation included.
             await new Promise<void>((resolve) => {
-              request = post(host.session()?.refreshToken ?? null)
+              request = call()
                 .pipe(finalize(resolve))
                 .subscribe({ next: (r) => succeed(subject, r, mine), error: (e) => fail(subject, e, mine) });
             });
@@ -222,7 +306,7 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
       } else {
         // Subscribed here, not by the callers: callers that leave (route change, switchMap) do
         // not cancel it, and its tokens are stored even when nobody waits (the server rotated).
-        request = post(session?.refreshToken ?? null).subscribe({
+        request = call().subscribe({
           next: (r) => succeed(subject, r, mine),
           error: (e) => fail(subject, e, mine),
         });
@@ -241,8 +325,8 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
           ? {}
           : {
               error: new JotError(
-                'refresh-failed',
-                ngDevMode ? 'the session ended while the token was being refreshed.' : '',
+                'refresh-cancelled',
+                ngDevMode ? 'the session ended or changed while the token was being refreshed.' : '',
               ),
             },
       );
@@ -257,4 +341,15 @@ export function isNewer(shared: JotRecord, held: JotRecord): boolean {
     (shared.version ?? 0) > (held.version ?? 0) &&
     (shared.refreshToken !== held.refreshToken || shared.accessToken !== held.accessToken)
   );
+}
+
+/**
+ * How long a 408 or 429 ("not now", not "no") asks to wait: its `Retry-After` (seconds, or an HTTP
+ * date), else `fallback`. Infinity for any other error, which is no reason to call again.
+ */
+function busyPause(error: unknown, fallback: number): number {
+  if (!(error instanceof HttpErrorResponse && (error.status === 408 || error.status === 429))) return Infinity;
+  const retryAfter = error.headers.get('Retry-After');
+  const ms = retryAfter ? Number(retryAfter) * 1000 || Date.parse(retryAfter) - Date.now() : NaN;
+  return ms >= 0 ? ms : fallback;
 }

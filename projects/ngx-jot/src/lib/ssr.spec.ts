@@ -117,9 +117,10 @@ describe('server rendering', () => {
     const warn = console.warn.bind(console);
     quiet = [
       jest.spyOn(console, 'log').mockImplementation(() => undefined), // "Angular is running in development mode."
-      // NG02801 (use fetch on the server) is about the real backend, which the EchoBackend replaces.
+      // NG02801 (use fetch on the server) is about the real backend, which the EchoBackend replaces;
+      // the advice to render protected routes in the browser has its own test.
       jest.spyOn(console, 'warn').mockImplementation((m: unknown, ...rest: unknown[]) => {
-        if (!String(m).includes('NG02801')) warn(m, ...rest);
+        if (!/NG02801|^ngx-jot: a route behind jotGuard/.test(String(m))) warn(m, ...rest);
       }),
     ];
   });
@@ -140,6 +141,14 @@ describe('server rendering', () => {
       expect(navigatedTo).toEqual(['/admin']);
       expect(events.at(-1)).toBeInstanceOf(NavigationCancel);
       expect(seen).toEqual([]);
+    });
+
+    it('tells the developer to render protected routes in the browser (RenderMode.Client)', async () => {
+      await render('/admin');
+      const warnings = (console.warn as jest.Mock).mock.calls.map((args: unknown[]) => String(args[0]));
+      expect(warnings).toContainEqual(
+        expect.stringMatching(/^ngx-jot: a route behind jotGuard .*renderMode: RenderMode\.Client/),
+      );
     });
 
     it('renders the (public) login page', async () => {

@@ -1,5 +1,6 @@
 import type { JotTokens } from './config';
 import { warnOnce } from './errors';
+import { isUsableSkew } from './token';
 
 /**
  * Where tokens live. `get()` may return a Promise (Capacitor Preferences, IndexedDB); such a store
@@ -23,6 +24,19 @@ export interface JotRecord extends JotTokens {
   version?: number;
   /** The session lives in local storage ("remember me"); shared so every tab keeps it there. */
   remember?: boolean;
+}
+
+/**
+ * The first field of a record read from a store or from another tab that has the wrong type
+ * (the access token itself is judged by `toSession()`), or null when every field is usable.
+ */
+export function badRecordField(record: object): keyof JotRecord | null {
+  const { refreshToken, skew, version, remember } = record as Record<keyof JotRecord, unknown>;
+  if (refreshToken != null && typeof refreshToken !== 'string') return 'refreshToken';
+  if (skew !== undefined && !isUsableSkew(skew)) return 'skew';
+  if (version !== undefined && !(Number.isSafeInteger(version) && (version as number) >= 0)) return 'version';
+  if (remember !== undefined && typeof remember !== 'boolean') return 'remember';
+  return null;
 }
 
 /** Key under which the built-in web stores keep the session. */

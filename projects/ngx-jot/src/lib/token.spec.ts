@@ -1,6 +1,6 @@
 import { fakeJwt } from 'ngx-jot/testing';
 
-import { decodeToken, toSession } from './token';
+import { MAX_SKEW_MS, decodeToken, toSession, type JotSession } from './token';
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 const jwt = (payload: unknown, header: unknown = { alg: 'HS256' }) => `${b64(header)}.${b64(payload)}.sig`;
@@ -58,9 +58,48 @@ describe('toSession', () => {
     expect(s).toMatchObject({ skew: 600_000, expiresAt: local + 60_000, staleAt: local + 45_000 });
   });
 
-  it('ignores sub-threshold differences (iat rounding, latency)', () => {
-    const s = toSession({ accessToken: jwt({ iat: sec, exp: sec + 60 }) }, timing, { fresh: true, now: now + 900 });
-    expect(s).toMatchObject({ skew: 0 });
+  it.each([
+    ['2 s behind', 2000],
+    ['4 s behind', 4000],
+    ['0.9 s behind (iat rounding, latency)', 900],
+    ['3 s ahead', -3000],
+  ])('learns a small clock gap too (server %s): a fresh token lives its whole lifetime from receipt', (_what, gap) => {
+    for (const lifetime of [4, 6, 60]) {
+      const s = toSession({ accessToken: jwt({ iat: sec, exp: sec + lifetime }) }, timing, {
+        fresh: true,
+        now: now + gap,
+      });
+      expect(s).toMatchObject({ skew: -gap, expiresAt: now + gap + lifetime * 1000 });
+      // Never before half the lifetime has passed, whatever the gap: no refresh loop.
+      expect((s as JotSession).refreshAt - (now + gap)).toBeGreaterThanOrEqual((lifetime * 1000) / 2);
+    }
+  });
+
+  it('bounds the clock offset: an iat more than MAX_SKEW_MS off is a wrong claim, not learned', () => {
+    const far = toSession({ accessToken: jwt({ iat: sec, exp: sec + 60 }) }, timing, {
+      fresh: true,
+      now: now - MAX_SKEW_MS - 60_000,
+    });
+    expect(far).toMatchObject({ skew: 0 });
+    const near = toSession({ accessToken: jwt({ iat: sec, exp: sec + 60 }) }, timing, {
+      fresh: true,
+      now: now - MAX_SKEW_MS,
+    });
+    expect(near).toMatchObject({ skew: MAX_SKEW_MS });
+  });
+
+  it.each([
+    ['NaN', NaN],
+    ['Infinity', Infinity],
+    ['-1e13', -1e13],
+    ['beyond the bound', MAX_SKEW_MS + 1],
+    ['text', 'abc'],
+    ['an object', {}],
+  ])('refuses a given clock offset that is %s (an expired token would count as valid)', (_what, skew) => {
+    const expired = { accessToken: jwt({ iat: sec - 120, exp: sec - 60 }) };
+    expect(toSession(expired, timing, { fresh: false, skew: skew as number, now })).toEqual({
+      problem: expect.any(String),
+    });
   });
 
   it('has no expiry without exp', () => {

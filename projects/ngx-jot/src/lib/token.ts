@@ -29,10 +29,20 @@ export interface Timing {
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const;
-/** Clock differences below this are `iat`'s own rounding and latency, not a skewed clock. */
-const SKEW_THRESHOLD_MS = 5000;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The largest clock offset believed: 48 hours covers a device clock set in the wrong time zone
+ * (up to 26 h) with room to spare. An `iat` further off is a wrong claim and is not learned; a
+ * stored or shared offset beyond it makes the record unusable (it would keep an expired token
+ * valid for years, or expire every token at once).
+ */
+export const MAX_SKEW_MS = 48 * 3_600_000;
+
+/** A clock offset that can be used: a number within ±MAX_SKEW_MS (not NaN, not Infinity). */
+export const isUsableSkew = (skew: unknown): skew is number =>
+  typeof skew === 'number' && Math.abs(skew) <= MAX_SKEW_MS;
 
 /**
  * Decodes an access token, or says why it is malformed: not three base64url parts, a header or
@@ -81,8 +91,19 @@ export function toSession(
   const now = opts.now ?? Date.now();
   let skew = opts.skew ?? 0;
   if (opts.fresh && claims.iat !== undefined) {
-    const diff = claims.iat * 1000 - now;
-    skew = Math.abs(diff) > SKEW_THRESHOLD_MS ? diff : 0;
+    // Every gap is learned, however small: a fresh token then lives its whole lifetime from receipt,
+    // so its refresh comes no sooner than half of it. (Ignoring gaps under 5 s made 4 s tokens from a
+    // server 2 s behind due at once: a refresh loop.) iat's rounding makes expiry look up to a
+    // second (plus the latency) later than it is: the expiry margin below, a quarter of the
+    // lifetime up to leewaySeconds, covers that for tokens of 4 s and longer.
+    skew = claims.iat * 1000 - now;
+  }
+  if (!isUsableSkew(skew)) {
+    // Learned from a fresh token, an offset this large is a wrong `iat`, not a clock: the local
+    // clock judges instead. Stored or shared, it makes the record unusable.
+    if (!opts.fresh)
+      return { problem: ngDevMode ? `its clock offset "skew" is not a number within ±${MAX_SKEW_MS} ms` : '' };
+    skew = 0;
   }
   const serverNow = now + skew;
   if (claims.nbf !== undefined && claims.nbf * 1000 - timing.leewayMs > serverNow) {
@@ -113,4 +134,9 @@ export function toSession(
     skew,
     remember: !!opts.remember,
   };
+}
+
+/** Two sessions are of different users: both tokens name a subject (`sub`), and not the same one. */
+export function isOtherSubject(a: JotSession, b: JotSession): boolean {
+  return a.claims.sub !== undefined && b.claims.sub !== undefined && a.claims.sub !== b.claims.sub;
 }

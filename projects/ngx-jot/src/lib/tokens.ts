@@ -32,6 +32,13 @@ export type JotDebugLog = (req: HttpRequest<unknown>, verdict: JotVerdict, exclu
 /** The per-request log of `withJotDebug()`. */
 export const JOT_DEBUG = new InjectionToken<JotDebugLog>(ngDevMode ? 'JOT_DEBUG' : '');
 
+/**
+ * Why a refresh is asked for: `'needed'` (default), a request needs the new token (its own
+ * expired, or got a 401); `'ahead'`, the proactive timer, the held token still good; `'app'`,
+ * `JotAuth.refresh()`, which skips the minimum interval between refreshes.
+ */
+export type JotRefreshCause = 'needed' | 'ahead' | 'app';
+
 /** The refresh engine, made by `withRefresh()` in JotAuth's injection context. */
 export interface JotRefresher {
   /** The refresh call sends cookies (an HttpOnly refresh token). */
@@ -40,10 +47,12 @@ export interface JotRefresher {
   readonly refreshBeforeMs: number;
   /** A refresh is in flight. */
   readonly busy: boolean;
+  /** The refresh in flight runs ahead of need: the held token is still good, and no request was refused it. */
+  readonly ahead: boolean;
   /** The refresh token as a POST body (`withRefresh({ body })`), also used for `logoutUrl`. */
   body(refreshToken: string | null): unknown;
   /** Single-flight: every caller during one refresh shares it. */
-  refresh(): Observable<JotSession>;
+  refresh(cause?: JotRefreshCause): Observable<JotSession>;
   /** Drops the refresh in flight (logout); its result is never applied. `quiet`: waiters complete instead of erroring. */
   cancel(quiet?: boolean): void;
 }

@@ -47,7 +47,7 @@ describe('provideJotTesting', () => {
     ctrl.failNextRefresh();
     let error: unknown;
     auth.refresh().subscribe({ error: (e) => (error = e) });
-    expect((error as JotError).code).toBe('refresh-failed');
+    expect((error as JotError).code).toBe('refresh-rejected');
     expect(auth.isAuthenticated()).toBe(false);
     expect(ctrl.refreshCount).toBe(2);
     expect(events.map((e) => e.type)).toEqual([
@@ -56,6 +56,31 @@ describe('provideJotTesting', () => {
       'refresh-start',
       'refresh-failure',
       'logout',
+    ]);
+  });
+
+  it('failNextRefresh("refresh-unavailable") fails as a network error does: the session is kept', () => {
+    const { auth, ctrl, events } = setup({ claims: { sub: 'ada' } });
+    ctrl.failNextRefresh('refresh-unavailable');
+    let error: unknown;
+    auth.refresh().subscribe({ error: (e) => (error = e) });
+    expect((error as JotError).code).toBe('refresh-unavailable');
+    expect(auth.isAuthenticated()).toBe(true);
+    expect(events.map((e) => e.type)).toEqual(['refresh-start', 'refresh-failure']);
+  });
+
+  it('succeedNextRefresh() with another sub begins that session, as the real refresher does', () => {
+    const { auth, ctrl, events } = setup({ claims: { sub: 'ada' } });
+    ctrl.succeedNextRefresh({ sub: 'bob' });
+    let error: unknown;
+    auth.refresh().subscribe({ error: (e) => (error = e) });
+    expect((error as JotError).code).toBe('subject-changed');
+    expect(auth.claims()).toMatchObject({ sub: 'bob' });
+    expect(events).toEqual([
+      { type: 'refresh-start' },
+      { type: 'logout', reason: 'subject-changed' },
+      { type: 'login', source: 'refresh' },
+      { type: 'refresh-failure', error },
     ]);
   });
 

@@ -26,7 +26,10 @@ export interface JotTestingOptions {
   config?: Partial<JotConfig>;
 }
 
-type Outcome = { ok: true; claims?: Record<string, unknown> } | { ok: false };
+type Outcome = { ok: true; claims?: Record<string, unknown> } | { ok: false; code: JotRefreshFailure };
+
+/** How `JotTestingController.failNextRefresh()` fails: rejected (session ends) or unavailable (session kept). */
+export type JotRefreshFailure = 'refresh-rejected' | 'refresh-unavailable';
 
 /**
  * Drives the session of `provideJotTesting()`: expire the token, decide the next refresh,
@@ -51,14 +54,20 @@ export class JotTestingController {
     this.auth.ɵ.adopt({ accessToken: fakeJwt(rest, { expiresInSeconds: -60 }) }, { fresh: false, from: 'refresh' });
   }
 
-  /** The next refresh succeeds (with these claims, default the current ones). */
+  /**
+   * The next refresh succeeds (with these claims, default the current ones). Claims with another
+   * `sub` begin that user's session, as a real refresh would: `logout`, `login`, and `'subject-changed'`.
+   */
   succeedNextRefresh(claims?: Record<string, unknown>): void {
     this.outcomes.push({ ok: true, claims });
   }
 
-  /** The next refresh is rejected (as a 401 would be): the session ends with `refresh-failed`. */
-  failNextRefresh(): void {
-    this.outcomes.push({ ok: false });
+  /**
+   * The next refresh fails: `'refresh-rejected'` (default, as a 401 would be) ends the session with
+   * reason `refresh-failed`; `'refresh-unavailable'` (as a network error or 5xx would be) keeps it.
+   */
+  failNextRefresh(code: JotRefreshFailure = 'refresh-rejected'): void {
+    this.outcomes.push({ ok: false, code });
   }
 
   /** Another tab logged out: the session ends here with reason `other-tab`. */
@@ -77,20 +86,24 @@ export class JotTestingController {
     host.emit({ type: 'refresh-start' });
     const outcome = this.outcomes.shift() ?? { ok: true };
     if (!outcome.ok) {
-      const error = new JotError(
-        'refresh-failed',
-        'the refresh was rejected (JotTestingController.failNextRefresh()).',
-      );
+      const error = new JotError(outcome.code, 'the refresh failed (JotTestingController.failNextRefresh()).');
       host.emit({ type: 'refresh-failure', error });
-      host.end('refresh-failed');
+      if (outcome.code === 'refresh-rejected') host.end('refresh-failed');
       return throwError(() => error);
     }
+    const before = host.session()?.claims.sub;
     const { iat: _iat, exp: _exp, ...current } = (host.session()?.claims ?? {}) as Record<string, unknown>;
     const adopted = host.adopt(
       { accessToken: fakeJwt(outcome.claims ?? current), refreshToken: `fake-refresh-${this.refreshCount}` },
       { fresh: true, from: 'refresh' },
     );
-    if (typeof adopted === 'string') return throwError(() => new JotError('refresh-failed', adopted));
+    if (typeof adopted === 'string') return throwError(() => new JotError('refresh-invalid', adopted));
+    if (before !== undefined && adopted.claims.sub !== undefined && adopted.claims.sub !== before) {
+      // As the real refresher: another user's session began (logout, then login), and waiters error.
+      const error = new JotError('subject-changed', 'the refresh answered for another user (succeedNextRefresh).');
+      host.emit({ type: 'refresh-failure', error });
+      return throwError(() => error);
+    }
     host.emit({ type: 'refresh-success' });
     return of(adopted);
   }
@@ -128,6 +141,7 @@ export function provideJotTesting(options: JotTestingOptions = {}): EnvironmentP
           withCredentials: false,
           refreshBeforeMs: 30_000,
           busy: false,
+          ahead: false,
           body: (refreshToken) => ({ refresh_token: refreshToken }),
           refresh: () => controller.ɵrefresh(host),
           cancel: () => undefined,

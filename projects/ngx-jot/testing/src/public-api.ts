@@ -6,4 +6,4 @@
 export { fakeJwt } from './fake-jwt';
 export type { FakeJwtOptions } from './fake-jwt';
 export { JotTestingController, provideJotTesting } from './provide-jot-testing';
-export type { JotTestingOptions } from './provide-jot-testing';
+export type { JotRefreshFailure, JotTestingOptions } from './provide-jot-testing';
