@@ -569,8 +569,8 @@ export class SessionHarness {
     if (before && after && subBefore !== subAfter) {
       this.#sessionEpoch++;
       const logout = types.indexOf('logout');
-      // This tab holds what a refresh (of this tab or the other) just brought.
-      const byRefresh = kind === 'refresh' && after === answered?.issuedToken;
+      // This tab holds what its own refresh just brought (the other tab's comes as another tab's change).
+      const byRefresh = kind === 'refresh' && after === answered?.issuedToken && !this.#lastRefreshByOther;
       // Another user is a new session: a logout, then a login (issue item 10 for refreshes).
       const issuedSub = subOf(answered?.issuedToken ? this.issued.get(answered.issuedToken) : undefined);
       // The refresh answered another user than the session it renewed (the server's doing: #10).
