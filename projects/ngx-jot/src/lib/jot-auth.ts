@@ -195,6 +195,9 @@ export class JotAuth<TClaims = JwtPayload> {
       clearTimeout(this.#timer);
       clearTimeout(this.#restoreTimer);
       this.ɵ.refresher?.cancel(true);
+      // Requests still on the wire answer later: a 401 then finds no session, so it neither refreshes,
+      // replays nor ends a session (which would clear the store a new app instance reads).
+      this.#session.set(null);
       this.#eventSubject.complete();
     });
   }

@@ -78,7 +78,8 @@ function send(jot: JotInternals, req: HttpRequest<unknown>, next: HttpHandlerFn)
     // A refresh ahead of expiry: this token is still good, so the request waits a little for the
     // new one, but not for a refresh that fails transiently or hangs; it goes out with this token.
     return refresher.refresh('ahead').pipe(
-      timeout({ first: AHEAD_REFRESH_WAIT_MS, with: () => [null] }),
+      // Never until the token goes stale (tokens under a minute): it goes out while still good.
+      timeout({ first: Math.min(AHEAD_REFRESH_WAIT_MS, (session.staleAt - Date.now()) / 2), with: () => [null] }),
       // (An array is an ObservableInput of its items.)
       catchError((error: unknown) =>
         error instanceof JotError && error.code === 'refresh-unavailable' ? [null] : throwError(() => error),
@@ -141,7 +142,9 @@ function recover(
     if (!newer) jot.end(refresher ? 'refresh-failed' : 'expired');
     return fail();
   }
-  if (newer && !refresher.busy) return attempt(jot, req, next, current, true).pipe(hideReplay);
+  // A newer token known to be expired would only earn another 401: it waits for the refresh below.
+  if (newer && !refresher.busy && Date.now() < current.staleAt)
+    return attempt(jot, req, next, current, true).pipe(hideReplay);
   if (!jot.canRefresh(current)) {
     jot.end('expired');
     return fail();

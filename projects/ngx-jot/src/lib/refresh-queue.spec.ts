@@ -751,6 +751,24 @@ describe('proactive refresh and the clock', () => {
     ctrl.expectOne('/api/next').flush('ok');
   });
 
+  it('a request held behind a hanging proactive refresh goes out before its short-lived token goes stale', () => {
+    // Found by the session model: held for the full 5 s, a 20 s token went stale first, and the
+    // request then failed with the refresh.
+    const { http, ctrl, auth } = setup();
+    const token = fakeJwt({ sub: 'a' }, { expiresInSeconds: 20 });
+    auth.setTokens({ accessToken: token, refreshToken: 'r1' });
+    jest.advanceTimersByTime(11_000); // the proactive refresh (due at 10 s) hangs; stale at 15 s
+    const hanging = ctrl.expectOne('/refresh');
+    let answer: unknown;
+    http.get('/api').subscribe((body) => (answer = body));
+    jest.advanceTimersByTime(3_000);
+    const sent = ctrl.expectOne('/api');
+    expect(bearer(sent)).toBe(`Bearer ${token}`);
+    sent.flush('ok');
+    expect(answer).toBe('ok');
+    hanging.flush({ access_token: fakeJwt({ sub: 'a' }, { expiresInSeconds: 20 }), refresh_token: 'r2' });
+  });
+
   it('a tab flipping visible while the refresh server fails does not refresh more than a few times a second', () => {
     // Found by the session model: visibilitychange re-checks at once and skipped the pause after a failure.
     const { ctrl, auth } = setup();
