@@ -351,14 +351,16 @@ export class JotAuth<TClaims = JwtPayload> {
     if (how.from === 'other-tab' && tokens.version !== undefined)
       this.#version = Math.max(this.#version, tokens.version - 1);
     // A refresh that answers for another user ends this session before that user's begins.
-    const subjectChanged = how.from === 'refresh' && !!prev && isOtherSubject(prev, result);
+    const otherUser = !!prev && isOtherSubject(prev, result);
+    const subjectChanged = how.from === 'refresh' && otherUser;
     if (subjectChanged) {
       this.#session.set(null);
       this.#eventSubject.next({ type: 'logout', reason: 'subject-changed' });
     }
     this.#set(result, how.from !== 'other-tab', how.from === 'refresh');
     // With no session before, one begins here: another tab's, or a refresh through an HttpOnly cookie.
-    if (!prev || subjectChanged) this.#eventSubject.next({ type: 'login', source: how.from });
+    // Another user's, logged in in another tab, begins here too: the app hears of the change of user.
+    if (!prev || otherUser) this.#eventSubject.next({ type: 'login', source: how.from });
     return result;
   }
 
