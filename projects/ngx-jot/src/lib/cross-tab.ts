@@ -364,10 +364,17 @@ export function createCrossTab(host: JotHost): JotCrossTab {
     deferred = null;
     const candidate = look(best, true);
     const base = held()?.version ?? 0;
-    try {
-      return await zone.run(() => fn(best?.record ? { ...best.record, version: candidate ? base + 1 : base } : null));
-    } finally {
+    // Taken in by `fn` (the refresher adopts it, then may refresh it): its place in the order is this
+    // tab's at once, so what `fn` then publishes counts as newer than it, not as lost to it.
+    const place = () => {
       if (candidate && holds(candidate) && newer(candidate, known)) known = candidate;
+    };
+    try {
+      const run = zone.run(() => fn(best?.record ? { ...best.record, version: candidate ? base + 1 : base } : null));
+      place();
+      return await run;
+    } finally {
+      place();
     }
   }
 
