@@ -769,6 +769,23 @@ describe('proactive refresh and the clock', () => {
     hanging.flush({ access_token: fakeJwt({ sub: 'a' }, { expiresInSeconds: 20 }), refresh_token: 'r2' });
   });
 
+  it('the one-a-second floor counts from the last call out, a 429 retry included', () => {
+    // Found by the session model: it counted from the start of the refresh, so a retry 1 s in,
+    // answered 500, was followed 60 ms later by a visibilitychange refresh.
+    const { ctrl, auth } = setup();
+    auth.setTokens({ accessToken: fakeJwt({ sub: 'a' }, { expiresInSeconds: -5 }), refreshToken: 'r1' });
+    jest.advanceTimersByTime(0);
+    ctrl.expectOne('/refresh').flush(null, { status: 429, statusText: 'Too Many Requests' });
+    jest.advanceTimersByTime(1_000); // the retry after the 1 s pause
+    ctrl.expectOne('/refresh').flush(null, { status: 500, statusText: 'Server Error' });
+    document.dispatchEvent(new Event('visibilitychange'));
+    jest.advanceTimersByTime(900);
+    ctrl.expectNone('/refresh');
+    jest.advanceTimersByTime(5_000);
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ sub: 'a' }), refresh_token: 'r2' });
+    expect(auth.isAuthenticated()).toBe(true);
+  });
+
   it('a tab flipping visible while the refresh server fails does not refresh more than a few times a second', () => {
     // Found by the session model: visibilitychange re-checks at once and skipped the pause after a failure.
     const { ctrl, auth } = setup();

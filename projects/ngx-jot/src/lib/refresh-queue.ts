@@ -2,6 +2,7 @@ import { HttpClient, HttpContext, HttpErrorResponse, HttpXsrfTokenExtractor } fr
 import { inject } from '@angular/core';
 import {
   Observable,
+  defer,
   type Subscriber,
   type Subscription,
   TimeoutError,
@@ -128,23 +129,25 @@ export function createRefresher(host: JotHost, options: JotRefreshOptions): JotR
     if (token && host.allows(options.url)) {
       headers = { [options.xsrfHeaderName ?? 'X-XSRF-TOKEN']: token };
     }
-    return http
-      .post<unknown>(options.url, body(refreshToken), {
+    // Deferred: each call out (a retry, or one that waited for the lock) counts for the floor.
+    return defer(() => {
+      lastStartedAt = Math.max(lastStartedAt, Date.now());
+      return http.post<unknown>(options.url, body(refreshToken), {
         context: new HttpContext().set(JOT_SKIP, true),
         withCredentials: withCredentials || undefined,
         headers,
-      })
-      .pipe(
-        timeout({ first: REFRESH_TIMEOUT_MS }),
-        // 408 and 429 say "not now", not "no": the same call again, after the pause the server asked for.
-        retry({
-          count: BUSY_RETRIES,
-          delay: (error: unknown, retryCount) => {
-            const pause = busyPause(error, BUSY_FIRST_PAUSE_MS * 2 ** (retryCount - 1));
-            return pause <= BUSY_MAX_PAUSE_MS ? timer(pause) : throwError(() => error);
-          },
-        }),
-      );
+      });
+    }).pipe(
+      timeout({ first: REFRESH_TIMEOUT_MS }),
+      // 408 and 429 say "not now", not "no": the same call again, after the pause the server asked for.
+      retry({
+        count: BUSY_RETRIES,
+        delay: (error: unknown, retryCount) => {
+          const pause = busyPause(error, BUSY_FIRST_PAUSE_MS * 2 ** (retryCount - 1));
+          return pause <= BUSY_MAX_PAUSE_MS ? timer(pause) : throwError(() => error);
+        },
+      }),
+    );
   }
 
   function settle(subject: Flight, outcome: JotSession | JotError) {
