@@ -47,12 +47,13 @@ export interface TabApp {
  */
 export function openApp(
   tab: FakeTab,
-  server: FakeJotServer,
+  server: Pick<FakeJotServer, 'backend'>,
   options: {
     config?: Partial<JotConfig>;
     features?: JotFeature[];
     platform?: 'browser' | 'server';
     zone?: boolean;
+    router?: boolean;
   } = {},
 ): TabApp {
   const features = options.features ?? [withRefresh({ url: '/refresh' }), withCrossTabSync()];
@@ -63,7 +64,7 @@ export function openApp(
       { provide: DOCUMENT, useValue: tab.document },
       // As bootstrapApplication() does: the scheduler always, then zone.js on top where asked.
       options.zone ? [provideSchedulerInternal(), provideZoneChangeDetection()] : provideZonelessChangeDetection(),
-      provideRouter([]),
+      options.router === false ? [] : provideRouter([]),
       provideLocationMocks(),
       provideHttpClient(withInterceptors([jotInterceptor])),
       { provide: HttpBackend, useValue: server.backend(tab.name) },

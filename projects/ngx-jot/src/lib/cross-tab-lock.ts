@@ -127,21 +127,36 @@ export class CrossTabLock {
   /** Reads the shared state (what this tab wrote last included) and runs `fn` with it. */
   async #underLock<T>(fn: (shared: JotRecord | null) => Promise<T>): Promise<T> {
     const { access, view, destroyed } = this.#session;
-    // Granted after the app was closed: nothing to read (and no database to reopen).
-    if (destroyed) return fn(null);
+    if (destroyed) return fn(null); // granted after the app was closed: no database to reopen
     await access.flushed();
     const best = newest(await access.read(), this.#deferred);
     this.#deferred = null;
     const candidate = this.#session.look(best, { locked: true });
-    // `shared` restated in this tab's counter: newer than the held record exactly when the
-    // shared state is newer in the origin's order and holds another pair.
-    const base = view.held()?.version ?? 0;
-    try {
-      return await this.#zone.run(() =>
-        fn(best?.record ? { ...best.record, version: candidate ? base + 1 : base } : null),
-      );
-    } finally {
+    // Taken in by `fn` (the refresher adopts it, then may refresh it): its place in the order is
+    // this tab's at once, so what `fn` then publishes counts as newer than it, not as lost to it.
+    const place = () => {
       if (candidate && view.holds(candidate) && view.isNewer(candidate)) view.known = candidate;
+    };
+    try {
+      const run = this.#zone.run(() => fn(restated(best, candidate, view.held())));
+      place();
+      return await run;
+    } finally {
+      place();
     }
   }
+}
+
+/**
+ * The shared record restated in this tab's counter (`JotRecord.version` is each tab's own): newer
+ * than the held record exactly when the shared state is newer in the origin's order and holds
+ * another pair (`candidate`, from look()).
+ */
+function restated(
+  best: SharedEntry | null,
+  candidate: SharedEntry | undefined,
+  held: JotRecord | null,
+): JotRecord | null {
+  const base = held?.version ?? 0;
+  return best?.record ? { ...best.record, version: candidate ? base + 1 : base } : null;
 }

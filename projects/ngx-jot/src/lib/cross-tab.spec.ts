@@ -164,6 +164,39 @@ describe('withCrossTabSync', () => {
     expect(origin.indexedDB.peek('ngx-jot', 'sync', 'record')).toMatchObject({ record: null });
   });
 
+  it('another user logging in in one tab is a login in the others', async () => {
+    // Found by the session model: the other tabs switched from ada to bob with no event at all.
+    const [a, b] = await twoTabsAsAda();
+    const mark = b.events.length;
+    a.auth.login({ username: 'bob' }).subscribe();
+    await settle();
+    expect(b.auth.claims()?.sub).toBe('bob');
+    expect(b.events.slice(mark)).toEqual([{ type: 'login', source: 'other-tab' }]);
+  });
+
+  it('a tab that takes a newer but expired pair under the lock keeps what it refreshes with it (no token spent twice)', async () => {
+    // Found by the session model: the refreshed pair lost to the adopted one, which was refreshed again.
+    const a = open();
+    const b = open();
+    await settle();
+    a.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    b.close(); // b's sessionStorage keeps the first pair
+    a.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    a.close(); // the shared store keeps the second pair
+    await jest.advanceTimersByTimeAsync(120_000); // both pairs expire while no app runs
+
+    // b's tab is restored (a reopened tab, a duplicate): it holds the first pair, the store the second.
+    const c = openApp(origin.duplicate(b.tab), server);
+    apps.push(c);
+    await settle(3000);
+    expect(server.callsTo('/refresh')).toHaveLength(1);
+    expect(c.auth.isAuthenticated()).toBe(true);
+    expect(pairOf(c)?.refreshToken).toBe(server.liveRefreshToken());
+    // (afterEach: no refresh token was presented twice.)
+  });
+
   it('login in one tab reaches the open tabs, and a tab opened later asks them', async () => {
     const [a, b] = await twoTabsAsAda();
     expect(b.auth.claims()?.name).toBe('Ada');

@@ -83,7 +83,8 @@ function send(state: SessionState, req: HttpRequest<unknown>, next: HttpHandlerF
     // A refresh ahead of expiry: this token is still good, so the request waits a little for the
     // new one, but not for a refresh that fails transiently or hangs; it goes out with this token.
     return refresher.refresh('ahead').pipe(
-      timeout({ first: AHEAD_REFRESH_WAIT_MS, with: () => [null] }),
+      // Never until the token goes stale (tokens under a minute): it goes out while still good.
+      timeout({ first: Math.min(AHEAD_REFRESH_WAIT_MS, (session.staleAt - Date.now()) / 2), with: () => [null] }),
       // (An array is an ObservableInput of its items.)
       catchError((error: unknown) =>
         error instanceof JotError && error.code === 'refresh-unavailable' ? [null] : throwError(() => error),
@@ -146,7 +147,9 @@ function recover(
     if (!newer) state.end(refresher ? 'refresh-failed' : 'expired');
     return fail();
   }
-  if (newer && !refresher.busy) return attempt(state, req, next, current, true).pipe(hideReplay);
+  // A newer token known to be expired would only earn another 401: it waits for the refresh below.
+  if (newer && !refresher.busy && Date.now() < current.staleAt)
+    return attempt(state, req, next, current, true).pipe(hideReplay);
   if (!state.canRefresh(current)) {
     state.end('expired');
     return fail();

@@ -5,7 +5,7 @@
  */
 import { HttpClient, HttpErrorResponse, HttpXsrfTokenExtractor } from '@angular/common/http';
 import { inject } from '@angular/core';
-import { type Observable, TimeoutError, retry, switchMap, throwError, timeout, timer } from 'rxjs';
+import { type Observable, TimeoutError, defer, retry, switchMap, throwError, timeout, timer } from 'rxjs';
 
 import { skipJotContext } from './context';
 import { JotError, type JotErrorCode } from './errors';
@@ -93,7 +93,9 @@ export class RefreshCaller {
   call(cause: JotRefreshCause): Observable<unknown> {
     const pause = cause === 'app' ? 0 : this.#lastStartedAt + MIN_REFRESH_INTERVAL_MS - Date.now();
     this.#lastStartedAt = Date.now() + Math.max(0, pause);
-    const send = () => this.#post(this.body(this.#host.session()?.refreshToken ?? null));
+    // Deferred: the body is built when the call is subscribed, which may be after the lock was
+    // granted and another tab's rotated pair taken.
+    const send = () => defer(() => this.#post(this.body(this.#host.session()?.refreshToken ?? null)));
     return pause > 0 ? timer(pause).pipe(switchMap(send)) : send();
   }
 
@@ -105,19 +107,25 @@ export class RefreshCaller {
     // still needs the header, so it is added here, for an allowed origin only.
     const headers =
       xsrfToken && this.#policy.allowsOrigin(url) ? { [xsrfHeaderName ?? 'X-XSRF-TOKEN']: xsrfToken } : undefined;
-    return this.#http
-      .post<unknown>(url, body, { context: skipJotContext(), withCredentials: withCredentials || undefined, headers })
-      .pipe(
-        timeout({ first: REFRESH_TIMEOUT_MS }),
-        // 408 and 429 say "not now", not "no": the same call again, after the pause the server asked for.
-        retry({
-          count: BUSY_RETRIES,
-          delay: (error: unknown, retryCount) => {
-            const pause = busyPause(error, BUSY_FIRST_PAUSE_MS * 2 ** (retryCount - 1));
-            return pause <= BUSY_MAX_PAUSE_MS ? timer(pause) : throwError(() => error);
-          },
-        }),
-      );
+    // Deferred: each call out (a retry, or one that waited for the lock) counts for the floor.
+    return defer(() => {
+      this.#lastStartedAt = Math.max(this.#lastStartedAt, Date.now());
+      return this.#http.post<unknown>(url, body, {
+        context: skipJotContext(),
+        withCredentials: withCredentials || undefined,
+        headers,
+      });
+    }).pipe(
+      timeout({ first: REFRESH_TIMEOUT_MS }),
+      // 408 and 429 say "not now", not "no": the same call again, after the pause the server asked for.
+      retry({
+        count: BUSY_RETRIES,
+        delay: (error: unknown, retryCount) => {
+          const pause = busyPause(error, BUSY_FIRST_PAUSE_MS * 2 ** (retryCount - 1));
+          return pause <= BUSY_MAX_PAUSE_MS ? timer(pause) : throwError(() => error);
+        },
+      }),
+    );
   }
 }
 

@@ -66,6 +66,8 @@ export class SessionState implements JotHost {
     inject(DestroyRef).onDestroy(() => {
       this.destroyed = true;
       this.refresher?.cancel({ silently: true });
+      // A request answered after teardown finds no session: no refresh, replay or cleared store.
+      this.#session.set(null);
       this.#events.complete();
     });
     restoreSession(this);
@@ -121,28 +123,20 @@ export class SessionState implements JotHost {
 
   adopt(tokens: JotRecord, { fresh, remember, from }: JotAdoptOptions): JotSession | string {
     const before = this.#session();
-    // A refresh response may omit the refresh token: the old one stays valid then.
-    const refreshToken = tokens.refreshToken === undefined ? before?.refreshToken : tokens.refreshToken;
-    const result = toSession({ ...tokens, refreshToken }, this.timing(), {
-      fresh,
-      skew: tokens.skew,
-      // Another tab's session keeps its "remember me", so whichever tab refreshes stores it there.
-      remember: remember ?? (from === 'other-tab' ? !!tokens.remember : before?.remember),
-    });
-    if ('problem' in result) return result.problem;
-    // A pair just issued that is already expired is refused before it is stored or shared.
-    if (fresh && Date.now() >= result.staleAt)
-      return ngDevMode ? `its token is already expired; check the server's clock and token lifetime` : '';
+    const result = adoptedSession(tokens, before, this.timing(), { fresh, remember, from });
+    if (typeof result === 'string') return result;
     if (from === 'other-tab' && tokens.version !== undefined) this.version = Math.max(this.version, tokens.version - 1);
     // A refresh that answers for another user ends this session before that user's begins.
-    const subjectChanged = from === 'refresh' && !!before && isOtherSubject(before, result);
+    const otherUser = !!before && isOtherSubject(before, result);
+    const subjectChanged = from === 'refresh' && otherUser;
     if (subjectChanged) {
       this.#session.set(null);
       this.emit({ type: 'logout', reason: 'subject-changed' });
     }
     this.set(result, { broadcast: from !== 'other-tab', refreshed: from === 'refresh' });
     // With no session before, one begins here: another tab's, or a refresh through an HttpOnly cookie.
-    if (!before || subjectChanged) this.emit({ type: 'login', source: from });
+    // Another user's, logged in in another tab, begins here too: the app hears of the change of user.
+    if (!before || otherUser) this.emit({ type: 'login', source: from });
     return result;
   }
 
@@ -168,4 +162,26 @@ function recordOf(session: JotSession | null, version: number): JotRecord | null
       remember: session.remember || undefined,
     }
   );
+}
+
+/** The session a pair from a refresh or another tab makes, or why it is unusable. */
+function adoptedSession(
+  tokens: JotRecord,
+  before: JotSession | null,
+  timing: Timing,
+  { fresh, remember, from }: JotAdoptOptions,
+): JotSession | string {
+  // A refresh response may omit the refresh token: the old one stays valid then.
+  const refreshToken = tokens.refreshToken === undefined ? before?.refreshToken : tokens.refreshToken;
+  const result = toSession({ ...tokens, refreshToken }, timing, {
+    fresh,
+    skew: tokens.skew,
+    // Another tab's session keeps its "remember me", so whichever tab refreshes stores it there.
+    remember: remember ?? (from === 'other-tab' ? !!tokens.remember : before?.remember),
+  });
+  if ('problem' in result) return result.problem;
+  // A pair just issued that is already expired is refused before it is stored or shared.
+  if (fresh && Date.now() >= result.staleAt)
+    return ngDevMode ? `its token is already expired; check the server's clock and token lifetime` : '';
+  return result;
 }
