@@ -18,13 +18,13 @@ import { appCost, closeTransformer, entries } from './size.mjs';
  * App cost, gzip bytes (issue 15, 2026-11-30): readability decides, size is measured. The core
  * (provideJot + withRefresh + jotInterceptor + jotGuard) stays at or under 7.5 kB by design:
  * development-only checks, what only a feature needs shipped with that feature, no jwt-decode
- * runtime (7,440 B measured; 8,021 B before issue 15). Every feature: 10 kB is the issue's goal,
- * not met: 10,647 B measured (about 10,260 B before issue 15), the cross-tab sync split into
+ * runtime (7,493 B measured with the issue-14m fixes; 8,021 B before issue 15). Every feature: 10 kB
+ * is the issue's goal, not met: 10,716 B measured (about 10,260 B before issue 15), the cross-tab sync split into
  * named classes (whose public member names minifiers keep) costing some 500 B of it. This
  * ceiling holds that point with no room until the goal is reached.
  * The published FESM's size is no goal, so it has no budget.
  */
-const APP_GZIP_BUDGET = { 'ngx-jot core': 7500, 'ngx-jot everything': 10_650 };
+const APP_GZIP_BUDGET = { 'ngx-jot core': 7500, 'ngx-jot everything': 10_720 };
 const STORM = 200;
 
 ensureDist();

@@ -33,7 +33,7 @@ export class ExpiryTimer {
     this.#host = host;
     const doc = inject(DOCUMENT, { optional: true });
     const destroyRef = inject(DestroyRef);
-    destroyRef.onDestroy(() => this.stop());
+    destroyRef.onDestroy(() => clearTimeout(this.#timer));
     if (!doc) return;
     const win = doc.defaultView;
     const recheck = () => this.check();
@@ -50,7 +50,7 @@ export class ExpiryTimer {
 
   /** Sets the timer for the session now held (none for no session), at least `minDelay` ms away. */
   schedule(minDelay = 0): void {
-    this.stop();
+    clearTimeout(this.#timer);
     const session = this.#host.session();
     if (!session) return;
     const due = this.#host.canRefresh(session) ? session.refreshAt : session.staleAt;
@@ -59,10 +59,6 @@ export class ExpiryTimer {
     this.#zone.runOutsideAngular(() => {
       this.#timer = setTimeout(() => this.check(), delay);
     });
-  }
-
-  stop(): void {
-    clearTimeout(this.#timer);
   }
 
   /** Judges the session against the clock now: refresh it, end it, or wait on. */
