@@ -9,7 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const roots = ['projects/ngx-jot', 'demo-app/src', 'demo-api', 'e2e'];
+const roots = ['projects/ngx-jot', 'demo-app/src', 'demo-api', 'e2e', 'soak'];
 const aliases = {
   'ngx-jot': 'projects/ngx-jot/src/public-api.ts',
   'ngx-jot/testing': 'projects/ngx-jot/testing/src/public-api.ts',
