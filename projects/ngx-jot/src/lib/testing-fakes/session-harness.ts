@@ -663,6 +663,10 @@ export class SessionHarness {
         step === 'other-tab'
           ? ['refresh-cancelled', 'subject-changed']
           : [end && EXPECTED_CODE[end], ...(this.#lastRefreshByOther ? ['refresh-cancelled', 'subject-changed'] : [])];
+      // The user did change (another tab's session taken under the lock): that is the code for it.
+      const token = this.app?.auth.token();
+      const nowSub = subOf(token ? this.issued.get(token) : undefined);
+      if (nowSub && r.subAtIssue && nowSub !== r.subAtIssue) expected.push('subject-changed');
       if (expected[0] && !expected.includes(error.code))
         this.#once(
           r,
