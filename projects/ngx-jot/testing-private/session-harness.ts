@@ -95,6 +95,8 @@ interface Issued {
   ttl: number;
   /** Server clock minus device clock as the app could know it (0 for setTokens(): not fresh). */
   knownSkew: number;
+  /** `SessionHarness.real` when it was issued. */
+  issuedReal: number;
 }
 
 interface Outbound {
@@ -347,7 +349,9 @@ export class SessionHarness {
     const rt = (out.body as { refresh_token?: string } | null)?.refresh_token;
     const sub = (rt ? this.refreshSubs.get(rt) : this.#cookieSub) ?? 'ada';
     out.state = 'answered';
-    this.#lastRefreshByOther = out.gen === OTHER_TAB;
+    // The other tab's refresh, or one raced by the other tab's login: it may end here as a logout
+    // elsewhere (cancelled) or as another user's session taken under the lock (subject-changed).
+    this.#lastRefreshByOther = out.gen === OTHER_TAB || this.#otherTabActed >= out.sentReal;
     // Answered with a new pair: the server rotated, and this refresh token is spent.
     if (rt && (answer === 'ok' || answer === 'other-sub' || answer === 'ok-expired')) this.#spent.add(rt);
     let issuedToken: string | null = null;
@@ -368,9 +372,10 @@ export class SessionHarness {
         retryAfter && (answer === 429 || answer === 503) ? new HttpHeaders({ 'Retry-After': '2' }) : undefined;
       out.subscriber.error(new HttpErrorResponse({ status: answer, error: { answer }, url: out.url, headers }));
     }
-    // A session that changed meanwhile (another tab's login, maybe not delivered yet) is newer than
-    // this refresh's result: either may be what the tabs settle on.
-    const changed = heldBefore !== out.heldAtSend || this.#otherTabActed >= out.sentReal;
+    // A session that changed meanwhile (another tab's login, maybe not delivered yet, since the pair
+    // this refresh renews was issued) is newer than this refresh's result: either may be what the tabs settle on.
+    const renewed = out.heldAtSend ? this.issued.get(out.heldAtSend) : undefined;
+    const changed = heldBefore !== out.heldAtSend || this.#otherTabActed >= (renewed?.issuedReal ?? out.sentReal);
     // Which user's session the refresh renewed (in whichever tab sent it).
     const renewedSub = subOf(out.heldAtSend ? this.issued.get(out.heldAtSend) : undefined);
     this.#afterRefreshAnswer = { answer, heldBefore, issuedToken, gen: changed ? NaN : out.gen, renewedSub };
@@ -500,7 +505,8 @@ export class SessionHarness {
     if (inFlight.length > 1) this.#violate('new:two-refreshes', `${inFlight.length} refresh calls in flight at once`);
     const now = this.real;
     for (const r of this.requests) {
-      if (r.terminals || r.outbounds.length || !r.heldBehindProactive || r.gen !== this.gen || !this.app) continue;
+      if (r.terminals || r.outbounds.length || !r.heldBehindProactive || !r.validAtIssue) continue;
+      if (r.gen !== this.gen || !this.app) continue;
       const token = this.app.auth.token();
       const issued = token === r.tokenAtIssue && token ? this.issued.get(token) : undefined;
       if (issued && this.#clearlyValid(issued) && now - r.issuedReal > HELD_BOUND_MS) {
@@ -657,14 +663,20 @@ export class SessionHarness {
       const expected =
         step === 'other-tab'
           ? ['refresh-cancelled', 'subject-changed']
-          : [end && EXPECTED_CODE[end], ...(this.#lastRefreshByOther ? ['refresh-cancelled'] : [])];
+          : [end && EXPECTED_CODE[end], ...(this.#lastRefreshByOther ? ['refresh-cancelled', 'subject-changed'] : [])];
+      // The user did change (another tab's session taken under the lock): that is the code for it.
+      const token = this.app?.auth.token();
+      const nowSub = subOf(token ? this.issued.get(token) : undefined);
+      if (nowSub && r.subAtIssue && nowSub !== r.subAtIssue) expected.push('subject-changed');
       if (expected[0] && !expected.includes(error.code))
         this.#once(
           r,
           'codes',
           `request ${r.id} errored with code '${error.code}'; expected '${expected.join("' or '")}' (refresh ${end})`,
         );
-      if (end === 'transient' && r.validAtIssue && r.heldBehindProactive && !answered.length)
+      // (Not when the session ended meanwhile, here or in another tab: then erroring is right.)
+      const kept = step !== 'other-tab' && !!this.app?.auth.token();
+      if (end === 'transient' && kept && r.validAtIssue && r.heldBehindProactive && !answered.length)
         this.#once(r, '#1', `request ${r.id} with a still-valid token failed because a proactive refresh failed`);
       return;
     }
@@ -812,7 +824,14 @@ export class SessionHarness {
     const issuedAt = new Date(this.serverNow - agoSeconds * 1000);
     const access = fakeJwt({ sub, jti: ++this.#serial }, { expiresInSeconds: ttl, issuedAt });
     const iat = Math.floor(issuedAt.getTime() / 1000);
-    this.issued.set(access, { sub, iat, exp: iat + ttl, ttl, knownSkew: fresh ? this.serverOffset : 0 });
+    this.issued.set(access, {
+      sub,
+      iat,
+      exp: iat + ttl,
+      ttl,
+      knownSkew: fresh ? this.serverOffset : 0,
+      issuedReal: this.real,
+    });
     const refresh = `rt-${this.#serial}`;
     this.refreshSubs.set(refresh, sub);
     return { access_token: access, refresh_token: refresh };
