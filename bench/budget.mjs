@@ -16,15 +16,19 @@ import { appCost, closeTransformer, entries } from './size.mjs';
 
 /**
  * App cost, gzip bytes (issue 15, 2026-11-30): readability decides, size is measured. The core
- * (provideJot + withRefresh + jotInterceptor + jotGuard) stays at or under 7.5 kB by design:
- * development-only checks, what only a feature needs shipped with that feature, no jwt-decode
- * runtime (7,493 B measured with the issue-14m fixes; 8,021 B before issue 15). Every feature: 10 kB
- * is the issue's goal, not met: 10,716 B measured (about 10,260 B before issue 15), the cross-tab sync split into
- * named classes (whose public member names minifiers keep) costing some 500 B of it. This
- * ceiling holds that point with no room until the goal is reached.
+ * (provideJot + withRefresh + jotInterceptor + jotGuard) must stay at or under 7.5 kB by design:
+ * development-only checks, what only a feature needs shipped with that feature. NOT MET since tokens
+ * are decoded with jwt-decode again (API.md, the standards): its runtime costs +254 B gzip, and the
+ * size pass that followed brought the core to 7,721 B (7,493 B with a decoder of our own). Still to
+ * move out of the core by design (measured by cutting them from the minified core): the cross-tab
+ * hooks of the refresh (locked(), the recheck under the lock, the other-tab version step: ~100 B) and
+ * the waits for an async custom store (restoring, isPromise, the initializer: ~110 B).
+ * Every feature: 10 kB is the issue's goal, not met: 10,930 B measured (10,716 B with the decoder of
+ * our own), the cross-tab sync split into named classes (whose public member names minifiers keep)
+ * costing some 500 B of it. This ceiling holds that point with no room until the goal is reached.
  * The published FESM's size is no goal, so it has no budget.
  */
-const APP_GZIP_BUDGET = { 'ngx-jot core': 7500, 'ngx-jot everything': 10_720 };
+const APP_GZIP_BUDGET = { 'ngx-jot core': 7500, 'ngx-jot everything': 10_930 };
 const STORM = 200;
 
 ensureDist();

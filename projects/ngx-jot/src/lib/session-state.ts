@@ -40,8 +40,8 @@ export interface JotEndOptions {
 export class SessionState implements JotHost {
   readonly config = inject(JOT_CONFIG);
   readonly policy = inject(JOT_ORIGIN_POLICY);
-  /** The per-request log of `withJotDebug()`, when on. */
-  readonly debug = inject(JOT_DEBUG, { optional: true });
+  /** The per-request log of `withJotDebug()`, when on: development only, so production builds drop the lookup. */
+  readonly debug = ngDevMode ? inject(JOT_DEBUG, { optional: true }) : null;
   readonly storage = inject(JOT_STORAGE);
   readonly #injector = inject(Injector);
   readonly #session = signal<JotSession | null>(null);

@@ -162,10 +162,9 @@ export class JotStorage {
     };
     const orRemembered = (record: JotTokens | null) => {
       if (record) return found(record, 'configured');
-      const remembered = this.#use('remember', (store) => store.get(), null);
-      return isPromise(remembered)
-        ? remembered.then((record) => found(record, 'remember'))
-        : found(remembered, 'remember');
+      // The "remember me" store is local storage, or memory once that failed: it answers at once,
+      // so only the configured store (a custom one) can make the read asynchronous.
+      return found(this.#use('remember', (store) => store.get(), null) as JotTokens | null, 'remember');
     };
     const configured = this.#use('configured', (store) => store.get(), null);
     return isPromise(configured) ? configured.then(orRemembered) : orRemembered(configured);
