@@ -17,6 +17,10 @@ export { JotFeatureKind, provideJot, withRefresh, withStorage } from './lib/prov
 export type { JotFeature } from './lib/provide-jot';
 export { withJotDebug } from './lib/debug';
 export { withCrossTabSync } from './lib/cross-tab';
+export { JOT_ACTIVITY_KEY, withIdleLogout } from './lib/idle-logout';
+export type { JotIdleLogoutOptions } from './lib/idle-logout';
+export { JOT_DEFAULT_WARN_SECONDS } from './lib/session-warning';
+export type { JotSessionWarning } from './lib/session-warning';
 export { JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS } from './lib/refresh-queue';
 export type { JotRefreshOptions } from './lib/refresh-queue';
 export { JOT_STORAGE_KEY } from './lib/storage';

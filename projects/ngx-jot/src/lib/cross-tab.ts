@@ -83,6 +83,8 @@ interface Pair {
   skew?: number;
   /** Kept in local storage ("remember me"): the tab that refreshes next writes it there too. */
   remember?: boolean;
+  /** The absolute end learned from `refresh_expires_in` (JotRecord.endsAt). */
+  endsAt?: number;
 }
 
 /** A state of the origin's session (`record: null` is logged out), ordered by (version, by). */
@@ -386,12 +388,13 @@ function newest(a: Entry | null, b: Entry | null): Entry | null {
 
 /** Only what travels, well-typed: for this tab's record and for what another tab sent alike. */
 function pairOf(record: JotRecord): Pair {
-  const { accessToken, refreshToken, skew, remember } = record;
+  const { accessToken, refreshToken, skew, remember, endsAt } = record;
   return {
     accessToken,
     refreshToken: typeof refreshToken === 'string' ? refreshToken : null,
     skew: typeof skew === 'number' ? skew : undefined,
     remember: typeof remember === 'boolean' ? remember : undefined,
+    endsAt: typeof endsAt === 'number' ? endsAt : undefined,
   };
 }
 

@@ -20,6 +20,14 @@ import { JOT_SKIP } from './context';
 import { JotError, configError, warnOnce } from './errors';
 import { OriginPolicy } from './origin-policy';
 import { badRecordField, isPromise, type JotRecord, type JotStorage } from './storage';
+import {
+  JOT_DEFAULT_WARN_SECONDS,
+  JOT_IDLE,
+  firstWarning,
+  sameWarning,
+  type JotIdle,
+  type JotSessionWarning,
+} from './session-warning';
 import { isOtherSubject, toSession, type JotSession } from './token';
 import {
   JOT_CONFIG,
@@ -46,6 +54,14 @@ export type JotEvent =
       readonly type: 'logout';
       /** Why it ended. */
       readonly reason: JotLogoutReason;
+    }
+  | {
+      /** A session warning began (see `JotAuth.sessionWarning`): the session will end at `endsAt`. */
+      readonly type: 'session-warning';
+      /** `'idle'` (no user activity) or `'expired'` (the session's absolute end). */
+      readonly reason: JotSessionWarning['reason'];
+      /** When the session will end. */
+      readonly endsAt: Date;
     }
   | {
       /** A refresh call started. */
@@ -89,6 +105,8 @@ export interface JotInternals extends JotHost {
   /** Installed by the guards: is the route now shown protected by one of them? */
   isGuarded: ((router: Router) => boolean) | null;
   readonly warned: Set<string>;
+  /** The idle watch of `withIdleLogout()` (browser only), for ngx-jot/testing. */
+  readonly idle: JotIdle | null;
   /** The session can be renewed (refresh on, and a refresh token or a cookie to do it with). */
   canRefresh(session: JotSession): boolean;
   /** Re-judges the session against the clock now (timers are late after sleep). */
@@ -128,6 +146,8 @@ export class JotAuth<TClaims = JwtPayload> {
   #destroyed = false;
   #version = 0;
   #crossTab: JotCrossTab | null = null;
+  /** The warning before the session's absolute end (its refresh token's); the idle one is #idle's. */
+  readonly #endWarning = signal<JotSessionWarning | null>(null, { equal: sameWarning });
 
   /** The current access token, or null. */
   readonly token: Signal<string | null> = computed(() => this.#session()?.accessToken ?? null);
@@ -140,8 +160,16 @@ export class JotAuth<TClaims = JwtPayload> {
     const at = this.#session()?.expiresAt;
     return at == null ? null : new Date(at);
   });
-  /** `login`, `logout` (with its reason), `refresh-start`, `refresh-success`, `refresh-failure`. */
+  /** `login`, `logout` (with its reason), `session-warning`, `refresh-start`, `refresh-success`, `refresh-failure`. */
   readonly events: Observable<JotEvent> = this.#eventSubject.asObservable();
+  /**
+   * Non-null from `warnSeconds` (default 60) before the session will end: idle (`withIdleLogout()`)
+   * or at its absolute end (a refresh token that is a JWT with `exp`, or `refresh_expires_in`).
+   * Null again after user activity, or once a refresh moves the end.
+   */
+  readonly sessionWarning: Signal<JotSessionWarning | null> = computed(() =>
+    firstWarning(this.#endWarning(), this.ɵ.idle?.warning()),
+  );
 
   /** @internal */
   readonly ɵ: JotInternals;
@@ -149,6 +177,7 @@ export class JotAuth<TClaims = JwtPayload> {
   constructor() {
     const refresherFactory = inject(JOT_REFRESHER, { optional: true });
     const crossTabFactory = inject(JOT_CROSS_TAB, { optional: true });
+    const idleFactory = inject(JOT_IDLE, { optional: true });
     const internals: JotInternals = {
       config: this.#config,
       policy: new OriginPolicy(this.#config, this.#doc),
@@ -157,6 +186,7 @@ export class JotAuth<TClaims = JwtPayload> {
       restoring: null,
       isGuarded: null,
       warned: new Set(),
+      idle: null,
       session: () => this.#session(),
       record: () => this.#recordOf(this.#session()),
       allows: (url) => internals.policy.allowsOrigin(url),
@@ -172,7 +202,10 @@ export class JotAuth<TClaims = JwtPayload> {
     };
     this.ɵ = internals;
     (internals as { refresher: JotRefresher | null }).refresher = refresherFactory?.(internals) ?? null;
-    if (this.#browser) this.#crossTab = crossTabFactory?.(internals) ?? null;
+    if (this.#browser) {
+      this.#crossTab = crossTabFactory?.(internals) ?? null;
+      (internals as { idle: JotIdle | null }).idle = idleFactory?.(internals) ?? null;
+    }
 
     this.#restore();
 
@@ -265,6 +298,11 @@ export class JotAuth<TClaims = JwtPayload> {
     return r.refresh('app').pipe(map((s) => s.accessToken));
   }
 
+  /** Counts as user activity for `withIdleLogout()` (input the page does not see, e.g. a video playing). */
+  keepAlive(): void {
+    this.ɵ.idle?.keepAlive();
+  }
+
   /** Adopts tokens obtained elsewhere (SSO, a native shell); `null` ends the session. */
   setTokens(tokens: JotTokens | null): void {
     if (!tokens) {
@@ -314,6 +352,7 @@ export class JotAuth<TClaims = JwtPayload> {
         skew: s.skew,
         version: this.#version,
         remember: s.remember || undefined,
+        endsAt: s.endsAt < Infinity ? s.endsAt : undefined,
       }
     );
   }
@@ -322,6 +361,8 @@ export class JotAuth<TClaims = JwtPayload> {
   #set(session: JotSession, broadcast: boolean, refreshed = false): void {
     this.#version++;
     this.#session.set(session);
+    // A warning of an end this session no longer has is over (a refresh moved the end).
+    if (+(this.#endWarning()?.endsAt ?? session.endsAt) !== session.endsAt) this.#endWarning.set(null);
     const record = this.#recordOf(session);
     this.#storage.write(record, session.remember);
     if (broadcast) this.#crossTab?.publish(record, refreshed);
@@ -361,6 +402,9 @@ export class JotAuth<TClaims = JwtPayload> {
 
   #end(reason: JotLogoutReason, broadcast: boolean, redirect = false): void {
     const had = this.#session() !== null;
+    // Idle in every tab: the tab whose timer came first ended it for all.
+    if (reason === 'other-tab' && this.ɵ.idle?.idle()) reason = 'idle';
+    this.#endWarning.set(null);
     clearTimeout(this.#timer);
     this.ɵ.refresher?.cancel();
     this.#version++;
@@ -442,7 +486,11 @@ export class JotAuth<TClaims = JwtPayload> {
     clearTimeout(this.#timer);
     const s = this.#session();
     if (!s || !this.#browser) return;
-    const due = this.ɵ.canRefresh(s) ? s.refreshAt : s.staleAt;
+    // Also due: the warning before the absolute end, then the end itself.
+    const due = Math.min(
+      this.ɵ.canRefresh(s) ? s.refreshAt : s.staleAt,
+      this.#endWarning() ? s.endsAt : s.endsAt - this.#warnMs(),
+    );
     if (due === Infinity) return;
     const delay = Math.min(Math.max(due - Date.now(), minDelay), MAX_TIMER_MS);
     this.#zone.runOutsideAngular(() => {
@@ -450,10 +498,24 @@ export class JotAuth<TClaims = JwtPayload> {
     });
   }
 
+  #warnMs(): number {
+    return this.ɵ.idle?.warnMs ?? JOT_DEFAULT_WARN_SECONDS * 1000;
+  }
+
   #onDue(): void {
     const s = this.#session();
     if (!s) return;
     const now = Date.now();
+    // The absolute end: the refresh token can no longer renew the session.
+    if (now >= s.endsAt) {
+      this.#end('expired', true);
+      return;
+    }
+    if (now >= s.endsAt - this.#warnMs() && !this.#endWarning()) {
+      const warning = { reason: 'expired', endsAt: new Date(s.endsAt) } as const;
+      this.#endWarning.set(warning);
+      this.#eventSubject.next({ type: 'session-warning', ...warning });
+    }
     const r = this.ɵ.refresher;
     if (this.ɵ.canRefresh(s)) {
       // A refresh already running sets the next timer when it succeeds.

@@ -28,6 +28,8 @@ export enum JotFeatureKind {
   CrossTabSync,
   /** `withJotDebug()`. */
   Debug,
+  /** `withIdleLogout()`. */
+  IdleLogout,
 }
 
 /** A feature of `provideJot()`, made by a `withX()` function. */
@@ -72,11 +74,16 @@ export function provideJot(config: JotConfig, ...features: JotFeature[]): Enviro
   if (kinds.some((k) => k === undefined)) {
     throw configError(
       ngDevMode
-        ? `provideJot() features must be made by withRefresh(), withStorage(), withCrossTabSync() or withJotDebug().`
+        ? `provideJot() features must be made by withRefresh(), withStorage(), withCrossTabSync(), withIdleLogout() or withJotDebug().`
         : '',
     );
   }
-  for (const kind of [JotFeatureKind.Refresh, JotFeatureKind.Storage, JotFeatureKind.CrossTabSync]) {
+  for (const kind of [
+    JotFeatureKind.Refresh,
+    JotFeatureKind.Storage,
+    JotFeatureKind.CrossTabSync,
+    JotFeatureKind.IdleLogout,
+  ]) {
     if (kinds.filter((k) => k === kind).length > 1) {
       throw configError(
         ngDevMode ? `provideJot() got the same feature twice (${JotFeatureKind[kind]}); pass each withX() once.` : '',

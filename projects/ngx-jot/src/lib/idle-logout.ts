@@ -1,0 +1,224 @@
+/*
+ * Idle logout: the session ends after `afterSeconds` without user input in any tab of the origin,
+ * with a warning `warnSeconds` before.
+ *
+ * - Activity is input on the page (pointerdown, keydown, wheel, touchstart, scroll, and mousemove,
+ *   at most one per second) and `JotAuth.keepAlive()`; HTTP traffic is not. Its time is shared
+ *   with the other tabs through one localStorage key (and its `storage` events), written at most
+ *   once a second. This works with or without `withCrossTabSync()`: the user sits at the browser,
+ *   not at a tab, so activity in one tab keeps every tab alive. (Cross-tab sync's channel is not
+ *   reused: it carries session states, ordered and held under a lock; a timestamp needs neither.)
+ * - Deadlines are times, not timer counts. Time idle is the larger of what the wall clock and this
+ *   tab's monotonic clock say: a sleeping laptop (the monotonic clock may pause) or a clock set
+ *   back never extends the session; a clock set forward counts as time passed. Timers only prompt
+ *   a check, at the next deadline but at least every COARSE_MS, and so do focus, visibilitychange
+ *   and pageshow: a throttled or frozen tab ends the session at its first check after the deadline.
+ * - The tab whose check comes first logs out (logoutUrl, cross-tab logout). A tab that hears of
+ *   that logout from another tab within a second of its own deadline reports it as idle too.
+ * - Browser only: JotAuth does not create this on the server.
+ */
+import { DOCUMENT } from '@angular/common';
+import { DestroyRef, Injector, NgZone, inject, signal } from '@angular/core';
+
+import { configError } from './errors';
+import { JotAuth } from './jot-auth';
+import { JotFeatureKind, type JotFeature } from './provide-jot';
+import {
+  JOT_DEFAULT_WARN_SECONDS,
+  JOT_IDLE,
+  sameWarning,
+  type JotIdle,
+  type JotSessionWarning,
+} from './session-warning';
+import type { JotHost } from './tokens';
+
+/** Options of `withIdleLogout()`. */
+export interface JotIdleLogoutOptions {
+  /** Seconds without user activity, in any tab, after which the session ends (logout reason `'idle'`). */
+  afterSeconds: number;
+  /** Seconds before the end that `JotAuth.sessionWarning` is set; less than `afterSeconds`, 0 for none. Default 60. */
+  warnSeconds?: number;
+}
+
+/** localStorage key of the last activity's time (ms since the epoch), shared by the tabs of the origin. */
+export const JOT_ACTIVITY_KEY = 'ngx-jot-activity';
+/** Input events that count as activity. */
+const ACTIVITY_EVENTS = ['pointerdown', 'keydown', 'wheel', 'touchstart', 'scroll', 'mousemove'];
+/** Activity is taken (and shared) at most this often, unless a warning shows. */
+const THROTTLE_MS = 1_000;
+/** The longest a check waits: a clock set forward or a lost timer is noticed by then. */
+const COARSE_MS = 15_000;
+/** How far before its own deadline a tab still calls another tab's logout idle. */
+const SAME_DEADLINE_MS = 1_000;
+
+/**
+ * Ends the session after `afterSeconds` without user activity in any tab of the origin (logout
+ * reason `'idle'`), and sets `JotAuth.sessionWarning` `warnSeconds` (default 60) before. A user on
+ * a protected route lands on `loginRoute?returnUrl=…`. HTTP traffic is not activity;
+ * `JotAuth.keepAlive()` is. Inert on the server.
+ *
+ * @usageNotes
+ * ```ts
+ * provideJot({ loginUrl: '/authenticate' }, withIdleLogout({ afterSeconds: 15 * 60, warnSeconds: 60 }))
+ * ```
+ */
+export function withIdleLogout(options: JotIdleLogoutOptions): JotFeature<JotFeatureKind.IdleLogout> {
+  // Optional chains: runtime checks for JavaScript callers and `any`; the type cannot promise them.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above.
+  const after = options?.afterSeconds;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above.
+  const warn = options?.warnSeconds ?? JOT_DEFAULT_WARN_SECONDS;
+  // Number.isFinite is false for anything but a finite number (no coercion).
+  if (!(Number.isFinite(after) && after > 0)) {
+    throw configError(
+      ngDevMode
+        ? `withIdleLogout() needs afterSeconds, a finite number of seconds > 0, e.g. withIdleLogout({ afterSeconds: 900 }); got ${String(after)}.`
+        : '',
+    );
+  }
+  if (!(Number.isFinite(warn) && warn >= 0 && warn < after)) {
+    throw configError(
+      ngDevMode
+        ? `withIdleLogout() warnSeconds must be a number >= 0 and less than afterSeconds (${after}); got ${String(warn)}. ` +
+            `Lower warnSeconds (0 for no warning) or raise afterSeconds.`
+        : '',
+    );
+  }
+  return {
+    ɵkind: JotFeatureKind.IdleLogout,
+    ɵproviders: [{ provide: JOT_IDLE, useValue: (host: JotHost) => createIdle(host, after * 1000, warn * 1000) }],
+  };
+}
+
+/** Made in JotAuth's injection context, in the browser only. */
+function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
+  const doc = inject(DOCUMENT);
+  const win = doc.defaultView;
+  const zone = inject(NgZone);
+  const injector = inject(Injector);
+  const warning = signal<JotSessionWarning | null>(null, { equal: sameWarning });
+  /** Idle time added by ngx-jot/testing (`advanceIdleTime()`). */
+  let skipped = 0;
+  const wallNow = () => Date.now() + skipped;
+  const monoNow = () => performance.now() + skipped;
+  /** The last activity known here: its time on the wall clock (what tabs share) and on this tab's monotonic clock. */
+  let lastWall = -Infinity;
+  let lastMono = -Infinity;
+  /** When this tab last shared its activity (monotonic: a clock set back must not stop it). */
+  let sharedMono = -Infinity;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let destroyed = false;
+
+  const readShared = (): number => {
+    try {
+      return Number(win?.localStorage.getItem(JOT_ACTIVITY_KEY)) || 0;
+    } catch {
+      // Storage blocked: this tab counts alone.
+      return 0;
+    }
+  };
+  /** Takes another tab's activity when it is later than what this tab knows (and not in the future: a clock set back). */
+  const learn = (wall: number) => {
+    const now = wallNow();
+    if (wall > lastWall && wall <= now) {
+      lastWall = wall;
+      lastMono = monoNow() - (now - wall);
+    }
+  };
+  const idleFor = () => Math.max(wallNow() - lastWall, monoNow() - lastMono);
+
+  /** User activity here: taken, shared (at most once a second), and judged. */
+  const active = () => {
+    if (destroyed || !host.session()) return;
+    lastWall = wallNow();
+    lastMono = monoNow();
+    if (lastMono - sharedMono >= THROTTLE_MS) {
+      sharedMono = lastMono;
+      try {
+        win?.localStorage.setItem(JOT_ACTIVITY_KEY, String(lastWall));
+      } catch {
+        // Storage blocked or full: the other tabs do not hear of it.
+      }
+    }
+    check();
+  };
+
+  function check(): void {
+    clearTimeout(timer);
+    if (destroyed || !host.session()) {
+      warning.set(null);
+      return;
+    }
+    learn(readShared());
+    const now = wallNow();
+    const left = afterMs - idleFor();
+    if (left <= 0) {
+      warning.set(null);
+      zone.run(() => injector.get(JotAuth).logout({ reason: 'idle' }));
+      return;
+    }
+    const next: JotSessionWarning | null =
+      left <= warnMs ? { reason: 'idle', endsAt: new Date(Math.round(now + left)) } : null;
+    if (!sameWarning(next, warning())) {
+      warning.set(next);
+      if (next) zone.run(() => host.emit({ type: 'session-warning', ...next }));
+    }
+    const wait = left > warnMs ? left - warnMs : left;
+    timer = zone.runOutsideAngular(() => setTimeout(check, Math.min(wait, COARSE_MS)));
+  }
+
+  // Input is frequent: one check a second at most, but at once while a warning shows.
+  const onInput = () => (warning() !== null || monoNow() - lastMono >= THROTTLE_MS) && active();
+  const onStorage = (event: StorageEvent) => {
+    if (event.key !== JOT_ACTIVITY_KEY) return;
+    learn(Number(event.newValue) || 0);
+    check();
+  };
+  const options = { capture: true, passive: true };
+  if (win) {
+    zone.runOutsideAngular(() => {
+      for (const type of ACTIVITY_EVENTS) win.addEventListener(type, onInput, options);
+      win.addEventListener('storage', onStorage);
+      win.addEventListener('focus', check);
+      win.addEventListener('pageshow', check);
+      doc.addEventListener('visibilitychange', check);
+    });
+  }
+  // Page load is no activity: what the tabs shared counts, and only without it the load.
+  const stored = readShared();
+  learn(stored && stored <= wallNow() ? stored : wallNow());
+
+  // JotAuth is being made while this runs: its events are followed from the next microtask on
+  // (a restored session is judged then). A session that begins counts as activity.
+  const subscription = Promise.resolve().then(() =>
+    destroyed
+      ? null
+      : injector.get(JotAuth).events.subscribe((event) => {
+          if (event.type === 'login') active();
+          else if (event.type === 'logout') check();
+        }),
+  );
+  void subscription.then(() => check());
+  inject(DestroyRef).onDestroy(() => {
+    destroyed = true;
+    clearTimeout(timer);
+    void subscription.then((s) => s?.unsubscribe());
+    if (!win) return;
+    for (const type of ACTIVITY_EVENTS) win.removeEventListener(type, onInput, options);
+    win.removeEventListener('storage', onStorage);
+    win.removeEventListener('focus', check);
+    win.removeEventListener('pageshow', check);
+    doc.removeEventListener('visibilitychange', check);
+  });
+
+  return {
+    warnMs,
+    warning,
+    keepAlive: active,
+    idle: () => !!host.session() && (learn(readShared()), idleFor() >= afterMs - SAME_DEADLINE_MS),
+    advance(ms) {
+      skipped += ms;
+      check();
+    },
+  };
+}
