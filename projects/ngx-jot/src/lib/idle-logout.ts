@@ -23,13 +23,7 @@ import { DestroyRef, Injector, NgZone, inject, signal } from '@angular/core';
 import { configError } from './errors';
 import { JotAuth } from './jot-auth';
 import { JotFeatureKind, type JotFeature } from './provide-jot';
-import {
-  JOT_DEFAULT_WARN_SECONDS,
-  JOT_IDLE,
-  sameWarning,
-  type JotIdle,
-  type JotSessionWarning,
-} from './session-warning';
+import { JOT_DEFAULT_WARN_SECONDS, JOT_IDLE, type JotIdle, type JotSessionWarning } from './session-warning';
 import type { JotHost } from './tokens';
 
 /** Options of `withIdleLogout()`. */
@@ -89,6 +83,10 @@ export function withIdleLogout(options: JotIdleLogoutOptions): JotFeature<JotFea
     ɵproviders: [{ provide: JOT_IDLE, useValue: (host: JotHost) => createIdle(host, after * 1000, warn * 1000) }],
   };
 }
+
+/** Two warnings say the same: the signal skips an equal one, and no second event goes out. */
+const sameWarning = (a: JotSessionWarning | null, b: JotSessionWarning | null): boolean =>
+  a === b || (!!a && !!b && +a.endsAt === +b.endsAt);
 
 /** Made in JotAuth's injection context, in the browser only. */
 function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {

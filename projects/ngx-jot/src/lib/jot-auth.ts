@@ -24,7 +24,6 @@ import {
   JOT_DEFAULT_WARN_SECONDS,
   JOT_IDLE,
   firstWarning,
-  sameWarning,
   type JotIdle,
   type JotSessionWarning,
 } from './session-warning';
@@ -147,7 +146,9 @@ export class JotAuth<TClaims = JwtPayload> {
   #version = 0;
   #crossTab: JotCrossTab | null = null;
   /** The warning before the session's absolute end (its refresh token's); the idle one is #idle's. */
-  readonly #endWarning = signal<JotSessionWarning | null>(null, { equal: sameWarning });
+  readonly #endWarning = signal<JotSessionWarning | null>(null);
+  /** How long before an end its warning starts: `withIdleLogout({ warnSeconds })`, else the default. */
+  #warnMs = JOT_DEFAULT_WARN_SECONDS * 1000;
 
   /** The current access token, or null. */
   readonly token: Signal<string | null> = computed(() => this.#session()?.accessToken ?? null);
@@ -204,7 +205,8 @@ export class JotAuth<TClaims = JwtPayload> {
     (internals as { refresher: JotRefresher | null }).refresher = refresherFactory?.(internals) ?? null;
     if (this.#browser) {
       this.#crossTab = crossTabFactory?.(internals) ?? null;
-      (internals as { idle: JotIdle | null }).idle = idleFactory?.(internals) ?? null;
+      const idle = ((internals as { idle: JotIdle | null }).idle = idleFactory?.(internals) ?? null);
+      if (idle) this.#warnMs = idle.warnMs;
     }
 
     this.#restore();
@@ -489,17 +491,13 @@ export class JotAuth<TClaims = JwtPayload> {
     // Also due: the warning before the absolute end, then the end itself.
     const due = Math.min(
       this.ɵ.canRefresh(s) ? s.refreshAt : s.staleAt,
-      this.#endWarning() ? s.endsAt : s.endsAt - this.#warnMs(),
+      this.#endWarning() ? s.endsAt : s.endsAt - this.#warnMs,
     );
     if (due === Infinity) return;
     const delay = Math.min(Math.max(due - Date.now(), minDelay), MAX_TIMER_MS);
     this.#zone.runOutsideAngular(() => {
       this.#timer = setTimeout(() => this.#onDue(), delay);
     });
-  }
-
-  #warnMs(): number {
-    return this.ɵ.idle?.warnMs ?? JOT_DEFAULT_WARN_SECONDS * 1000;
   }
 
   #onDue(): void {
@@ -511,7 +509,7 @@ export class JotAuth<TClaims = JwtPayload> {
       this.#end('expired', true);
       return;
     }
-    if (now >= s.endsAt - this.#warnMs() && !this.#endWarning()) {
+    if (now >= s.endsAt - this.#warnMs && !this.#endWarning()) {
       const warning = { reason: 'expired', endsAt: new Date(s.endsAt) } as const;
       this.#endWarning.set(warning);
       this.#eventSubject.next({ type: 'session-warning', ...warning });

@@ -43,7 +43,3 @@ export function firstWarning(
 ): JotSessionWarning | null {
   return !a || (b && b.endsAt < a.endsAt) ? (b ?? null) : a;
 }
-
-/** Two warnings say the same (signals holding them skip an equal one, and no second event goes out). */
-export const sameWarning = (a: JotSessionWarning | null, b: JotSessionWarning | null): boolean =>
-  a === b || (!!a && !!b && a.reason === b.reason && +a.endsAt === +b.endsAt);
