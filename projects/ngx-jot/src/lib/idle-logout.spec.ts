@@ -35,7 +35,10 @@ describe('withIdleLogout', () => {
   };
   const logouts = (app: TabApp) => app.events.filter((e) => e.type === 'logout');
   const warnings = (app: TabApp) => app.events.filter((e) => e.type === 'session-warning');
-  const input = (app: TabApp, type = 'keydown') => app.tab.window.dispatch(type, { type });
+  let moves = 0;
+  /** Input of `type`; a mousemove moves the pointer one pixel on. */
+  const input = (app: TabApp, type = 'keydown') =>
+    app.tab.window.dispatch(type, { type, screenX: ++moves, screenY: 10 });
 
   beforeEach(() => {
     jest.useFakeTimers({ doNotFake: ['queueMicrotask', 'nextTick'] });
@@ -156,6 +159,18 @@ describe('withIdleLogout', () => {
     const shared = setItem.mock.calls.filter(([key]) => key === JOT_ACTIVITY_KEY);
     expect(shared.length).toBeGreaterThanOrEqual(2);
     expect(shared.length).toBeLessThanOrEqual(3);
+  });
+
+  it('a mousemove without movement (the page moved under a resting pointer) is not activity', async () => {
+    const app = open();
+    await logIn(app);
+    input(app, 'mousemove');
+    for (let second = 0; second < AFTER; second += 5) {
+      await settle(5000);
+      app.tab.window.dispatch('mousemove', { type: 'mousemove', screenX: moves, screenY: 10 });
+    }
+    await settle(1000);
+    expect(logouts(app)).toEqual([{ type: 'logout', reason: 'idle' }]);
   });
 
   it('HTTP traffic (polling) is not activity', async () => {

@@ -2,8 +2,8 @@
  * Idle logout: the session ends after `afterSeconds` without user input in any tab of the origin,
  * with a warning `warnSeconds` before.
  *
- * - Activity is input on the page (pointerdown, keydown, wheel, touchstart, scroll, and mousemove,
- *   at most one per second) and `JotAuth.keepAlive()`; HTTP traffic is not. Its time is shared
+ * - Activity is input on the page (pointerdown, keydown, wheel, touchstart, scroll, and mousemove
+ *   that moved; at most one per second) and `JotAuth.keepAlive()`; HTTP traffic is not. Its time is shared
  *   with the other tabs through one localStorage key (and its `storage` events), written at most
  *   once a second. This works with or without `withCrossTabSync()`: the user sits at the browser,
  *   not at a tab, so activity in one tab keeps every tab alive. (Cross-tab sync's channel is not
@@ -148,7 +148,6 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
       return;
     }
     learn(readShared());
-    const now = wallNow();
     const left = afterMs - idleFor();
     if (left <= 0) {
       warning.set(null);
@@ -156,7 +155,8 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
       return;
     }
     const next: JotSessionWarning | null =
-      left <= warnMs ? { reason: 'idle', endsAt: new Date(Math.round(now + left)) } : null;
+      // On the real clock: time skipped by ngx-jot/testing moved the end closer, not the clock on.
+      left <= warnMs ? { reason: 'idle', endsAt: new Date(Math.round(Date.now() + left)) } : null;
     if (!sameWarning(next, warning())) {
       warning.set(next);
       if (next) zone.run(() => host.emit({ type: 'session-warning', ...next }));
@@ -165,8 +165,17 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
     timer = zone.runOutsideAngular(() => setTimeout(check, Math.min(wait, COARSE_MS)));
   }
 
+  /** Where the pointer was: browsers send a mousemove without movement when the page moves under it. */
+  let pointer = '';
   // Input is frequent: one check a second at most, but at once while a warning shows.
-  const onInput = () => (warning() !== null || monoNow() - lastMono >= THROTTLE_MS) && active();
+  const onInput = (event: Event) => {
+    if (event.type === 'mousemove') {
+      const { screenX, screenY } = event as MouseEvent;
+      if (`${screenX},${screenY}` === pointer) return;
+      pointer = `${screenX},${screenY}`;
+    }
+    if (warning() !== null || monoNow() - lastMono >= THROTTLE_MS) active();
+  };
   const onStorage = (event: StorageEvent) => {
     if (event.key !== JOT_ACTIVITY_KEY) return;
     learn(Number(event.newValue) || 0);

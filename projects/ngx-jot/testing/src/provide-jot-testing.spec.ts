@@ -131,6 +131,8 @@ describe('JotTestingController.advanceIdleTime', () => {
     expect(auth.sessionWarning()).toBeNull();
     ctrl.advanceIdleTime(20);
     expect(auth.sessionWarning()?.reason).toBe('idle');
+    // The end is on the real clock (50 s left), so a countdown in a component shows 50.
+    expect(Math.abs(auth.sessionWarning()!.endsAt.getTime() - (Date.now() + 50_000))).toBeLessThan(1000);
     expect(events.map((e) => e.type)).toEqual(['session-warning']);
     auth.keepAlive();
     expect(auth.sessionWarning()).toBeNull();
