@@ -243,6 +243,16 @@ describe('withIdleLogout', () => {
       expect(app.auth.isAuthenticated()).toBe(false);
     });
 
+    it('a clock set forward (or a lost timer) is noticed by the coarse timer, within 15 s', async () => {
+      const app = open();
+      await logIn(app);
+      jest.setSystemTime(Date.now() + (AFTER + 60) * 1000);
+      await settle(14_000);
+      expect(app.auth.isAuthenticated()).toBe(true);
+      await settle(1_100);
+      expect(logouts(app)).toEqual([{ type: 'logout', reason: 'idle' }]);
+    });
+
     it('a clock set back does not extend the session', async () => {
       const app = open();
       await logIn(app);
@@ -320,6 +330,22 @@ describe('withIdleLogout', () => {
     a.auth.logout();
     await settle(10);
     expect(logouts(b)).toEqual([{ type: 'logout', reason: 'other-tab' }]);
+  });
+
+  it('with storage blocked, each tab counts its own activity, and nothing throws', async () => {
+    const blocked = () => {
+      throw new DOMException('denied', 'SecurityError');
+    };
+    jest.spyOn(origin.localStorage, 'getItem').mockImplementation(blocked);
+    jest.spyOn(origin.localStorage, 'setItem').mockImplementation(blocked);
+    const app = open();
+    await logIn(app);
+    await settle((AFTER - 10) * 1000);
+    input(app);
+    await settle((AFTER - 1) * 1000);
+    expect(app.auth.isAuthenticated()).toBe(true);
+    await settle(2000);
+    expect(logouts(app)).toEqual([{ type: 'logout', reason: 'idle' }]);
   });
 
   it('is inert on the server', async () => {
