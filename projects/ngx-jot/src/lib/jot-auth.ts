@@ -145,7 +145,7 @@ export class JotAuth<TClaims = JwtPayload> {
   #destroyed = false;
   #version = 0;
   #crossTab: JotCrossTab | null = null;
-  /** The warning before the session's absolute end (its refresh token's); the idle one is #idle's. */
+  /** The warning before the session's absolute end (its refresh token's); the idle one is `ɵ.idle`'s. */
   readonly #endWarning = signal<JotSessionWarning | null>(null);
   /** How long before an end its warning starts: `withIdleLogout({ warnSeconds })`, else the default. */
   #warnMs = JOT_DEFAULT_WARN_SECONDS * 1000;
