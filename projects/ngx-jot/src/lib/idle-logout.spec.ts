@@ -336,6 +336,8 @@ describe('withIdleLogout', () => {
     const blocked = () => {
       throw new DOMException('denied', 'SecurityError');
     };
+    // The session's own store warns once (in development) that it keeps the session in memory.
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     jest.spyOn(origin.localStorage, 'getItem').mockImplementation(blocked);
     jest.spyOn(origin.localStorage, 'setItem').mockImplementation(blocked);
     const app = open();
@@ -346,6 +348,7 @@ describe('withIdleLogout', () => {
     expect(app.auth.isAuthenticated()).toBe(true);
     await settle(2000);
     expect(logouts(app)).toEqual([{ type: 'logout', reason: 'idle' }]);
+    warn.mockRestore();
   });
 
   it('is inert on the server', async () => {
