@@ -110,7 +110,14 @@ export default defineConfig(
 
   // The demo API, e2e and Playwright config: Node code.
   {
-    files: ['demo-api/**/*.ts', 'e2e/**/*.ts', 'playwright.config.ts', 'scripts/**/*.{js,mjs,ts}'],
+    files: [
+      'demo-api/**/*.ts',
+      'soak/*.ts',
+      'soak/test/**/*.ts',
+      'e2e/**/*.ts',
+      'playwright.config.ts',
+      'scripts/**/*.{js,mjs,ts}',
+    ],
     languageOptions: { globals: globals.node },
   },
   {

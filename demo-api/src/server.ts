@@ -23,6 +23,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 
+import { createFaults, type FaultPlan, type Faults } from './faults.ts';
+
 // ---------------------------------------------------------------------------
 // Public types
 // ---------------------------------------------------------------------------
@@ -49,6 +51,12 @@ export interface DemoApiOptions {
   readonly now?: () => number;
   /** Receives one line per request (method, path without query, status, duration). Never tokens. */
   readonly logger?: (line: string) => void;
+  /**
+   * Fault mode, for tests only (the chaos soak): seeded latency, 5xx, dropped connections, 429,
+   * slow refreshes, token revocation, key rotation and clock jumps (see faults.ts). Also enables
+   * `GET /__faults` (the decision log). Off when absent.
+   */
+  readonly faults?: FaultPlan;
 }
 
 /** Request counters exposed by `GET /__stats` and `DemoApi.stats`. OPTIONS preflights are not counted. */
@@ -82,6 +90,8 @@ export interface DemoApi {
   resetStats(): void;
   /** Revokes every refresh-token family. */
   revokeAll(): void;
+  /** The fault mode, when `faults` was given. */
+  readonly faults: Faults | null;
 }
 
 // ---------------------------------------------------------------------------
@@ -333,9 +343,12 @@ interface AccessTokens {
   verify(req: http.IncomingMessage): Promise<Record<string, unknown>>;
   /** Refuses this token (by its `jti`) from now until it would have expired anyway. */
   revoke(payload: Record<string, unknown>): void;
+  /** Signs with a new key from now on; tokens signed with the old one are refused (fault mode). */
+  rotateKey(next: Uint8Array): void;
 }
 
-function createAccessTokens(secret: Uint8Array, ttlSeconds: number, now: () => number): AccessTokens {
+function createAccessTokens(initialSecret: Uint8Array, ttlSeconds: number, now: () => number): AccessTokens {
+  let secret = initialSecret;
   /** jti -> exp (epoch seconds), so the list forgets tokens that expired by themselves. */
   const revoked = new Map<string, number>();
 
@@ -385,6 +398,9 @@ function createAccessTokens(secret: Uint8Array, ttlSeconds: number, now: () => n
     revoke(payload) {
       revoked.set(payload['jti'] as string, payload['exp'] as number);
     },
+    rotateKey(next) {
+      secret = next;
+    },
   };
 }
 
@@ -402,9 +418,12 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
         ? new TextEncoder().encode(options.secret)
         : options.secret;
   if (secret.length < 32) throw new TypeError('secret must be at least 32 bytes for HS256');
-  const accessTokens = createAccessTokens(secret, accessTtl, options.now ?? Date.now);
+  const faults = options.faults === undefined ? null : createFaults(options.faults, options.now ?? Date.now);
+  // In fault mode the server's clock is the fault mode's: the base clock plus its jumps.
+  const now = faults?.now ?? options.now ?? Date.now;
+  const accessTokens = createAccessTokens(secret, accessTtl, now);
+  faults?.bind({ revokeAccessToken: accessTokens.revoke, rotateSigningKey: accessTokens.rotateKey });
   const corsOrigins = new Set(options.corsOrigins);
-  const now = options.now ?? Date.now;
   const testHooks = options.testHooks === true;
   const log = options.logger;
 
@@ -561,6 +580,15 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
         },
       },
     },
+    '/__faults': {
+      hook: true,
+      handlers: {
+        GET: (_req, res) => {
+          if (!faults) throw new HttpError(404, 'not_found', 'Fault mode is off');
+          sendJson(res, 200, { plan: faults.plan, log: faults.log });
+        },
+      },
+    },
     '/__revoke-all': {
       hook: true,
       handlers: {
@@ -701,7 +729,8 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
     applyCors(req, res, pathname, preflight);
 
     const route = routes[pathname];
-    if (route && (!route.hook || testHooks)) {
+    const enabled = route?.hook !== true || testHooks || (pathname === '/__faults' && faults !== null);
+    if (route && enabled) {
       if (preflight) {
         sendEmpty(res, 204);
         return;
@@ -744,15 +773,21 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
         log(`${req.method ?? '?'} ${pathname} ${res.statusCode} ${Math.round(performance.now() - started)}ms`);
       });
     }
-    dispatch(req, res).catch((err: unknown) => {
-      const httpError = err instanceof HttpError ? err : new HttpError(500, 'server_error', 'Unexpected server error');
-      if (!(err instanceof HttpError) && log) log(`internal error: ${err instanceof Error ? err.message : 'unknown'}`);
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      sendError(res, httpError);
-    });
+    const route = (): void => {
+      dispatch(req, res).catch((err: unknown) => {
+        const httpError =
+          err instanceof HttpError ? err : new HttpError(500, 'server_error', 'Unexpected server error');
+        if (!(err instanceof HttpError) && log)
+          log(`internal error: ${err instanceof Error ? err.message : 'unknown'}`);
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        sendError(res, httpError);
+      });
+    };
+    if (faults) faults.handle(req, res, (req.url ?? '/').split(/[?#]/)[0] ?? '/', route);
+    else route();
   });
   // Nothing legitimate is slow here; make sure stalled bodies cannot hold a request open for minutes.
   server.headersTimeout = 10_000;
@@ -788,6 +823,7 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
       stats = newZeroStats();
     },
     revokeAll,
+    faults,
   };
 }
 
