@@ -12,7 +12,7 @@ import tseslint from 'typescript-eslint';
 /** What ships: type-checked with `strictTypeChecked` and `stylisticTypeChecked`. */
 const librarySources = ['projects/ngx-jot/src/**/*.ts', 'projects/ngx-jot/testing/**/*.ts'];
 /** Test code, linted with the spec rules even where it sits beside the library sources. */
-const specs = ['**/*.spec.ts', '**/testing-fakes/**/*.ts', 'projects/ngx-jot/setup-jest*.ts'];
+const specs = ['**/*.spec.ts', 'projects/ngx-jot/testing-private/**/*.ts', 'projects/ngx-jot/setup-jest*.ts'];
 
 export default defineConfig(
   globalIgnores([

@@ -1,12 +1,8 @@
 #!/usr/bin/env node
 // CI budgets of ngx-jot, deterministic only (timings are reported by `npm run bench`, never asserted):
-//   1. the main FESM of dist/ngx-jot does not grow past FESM_GZIP_BUDGET bytes gzip (level 9),
-//      and what an app ships (bench/size.mjs: the Angular CLI's production transform + esbuild,
+//   1. what an app ships (bench/size.mjs: the Angular CLI's production transform + esbuild,
 //      minified, ngDevMode false) does not grow past APP_GZIP_BUDGET for the core and the
-//      every-feature entries. The goals of issue 8 (4 kB, 2.5 kB, 3.5 kB) are several times
-//      smaller than the library today (see RESULTS.md), so these budgets are ratchets at today's
-//      size: they stop unnoticed growth, and are lowered as the library shrinks. They move up only
-//      on purpose, in the commit whose change needs the bytes, with the reason written here.
+//      every-feature entries.
 //   2. 200 concurrent requests that all get 401 make exactly one refresh call, and each is
 //      replayed once and succeeds.
 // Builds dist/ngx-jot first when it is missing (or older than the library sources).
@@ -16,45 +12,22 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { ensureDist } from './lib/dist.mjs';
-import { fesmBySource, fesmSize } from './lib/fesm.mjs';
 import { appCost, closeTransformer, entries } from './size.mjs';
 
 /**
- * 25.9 kB at first; 27.5 kB after the review fixes of 2026-11-29 (cross-tab conditional write of a
- * refreshed pair, refresh timeout, forbidden-redirect state, async-restore and storage guards);
- * 16.6 kB once comments were stripped from the published FESM and the code slimmed (2026-11-29,
- * second session), plus about 3 % room; 17.43 kB after the issue-14 fixes (2026-11-30: error codes,
- * 408/429 retries, subject change, proactive-refresh fallback, refresh floor), a ratchet with no room.
- * The goal is FESM_GZIP_GOAL.
+ * App cost, gzip bytes (issue 15, 2026-11-30): readability decides, size is measured. The core
+ * (provideJot + withRefresh + jotInterceptor + jotGuard) stays at or under 7.5 kB by design:
+ * development-only checks, what only a feature needs shipped with that feature, no jwt-decode
+ * runtime (7,493 B measured with the issue-14m fixes; 8,021 B before issue 15). Every feature: 10 kB
+ * is the issue's goal, not met: 10,716 B measured (about 10,260 B before issue 15), the cross-tab sync split into
+ * named classes (whose public member names minifiers keep) costing some 500 B of it. This
+ * ceiling holds that point with no room until the goal is reached.
+ * The published FESM's size is no goal, so it has no budget.
  */
-const FESM_GZIP_BUDGET = 17_450;
-const FESM_GZIP_GOAL = 4000;
-/**
- * App cost, gzip bytes: core 7.17 kB and every feature 9.70 kB on 2026-11-29 (second session;
- * 7.53 and 10.43 kB before the size pass), budgets with about 3 % room. Issue 14 (2026-11-30) made
- * them 7.73 and 10.26 kB, over the 7.5 kB the lead set for the core: these budgets hold that point,
- * with no room, until a size pass. Goals 2.5 and 3.5 kB.
- */
-const APP_GZIP_BUDGET = { 'ngx-jot core': 7750, 'ngx-jot everything': 10_280 };
+const APP_GZIP_BUDGET = { 'ngx-jot core': 7500, 'ngx-jot everything': 10_720 };
 const STORM = 200;
 
 ensureDist();
-
-test(`main FESM is at most ${FESM_GZIP_BUDGET / 1000} kB gzip`, () => {
-  const { raw, gzip } = fesmSize();
-  console.log(
-    `main FESM: ${gzip} bytes gzip; budget ${FESM_GZIP_BUDGET}; goal ${FESM_GZIP_GOAL} (${gzip <= FESM_GZIP_GOAL ? 'met' : 'not met'})`,
-  );
-  const largest = Object.entries(fesmBySource())
-    .slice(0, 4)
-    .map(([file, bytes]) => `${file} ${bytes} B`)
-    .join(', ');
-  assert.ok(
-    gzip <= FESM_GZIP_BUDGET,
-    `dist/ngx-jot/fesm2022/ngx-jot.mjs is ${gzip} bytes gzip (${raw} raw), over the ${FESM_GZIP_BUDGET}-byte budget. ` +
-      `Largest raw parts: ${largest}. See bench/RESULTS.md (npm run bench) for where the bytes go.`,
-  );
-});
 
 test('what an app ships stays within its budget', async () => {
   try {

@@ -105,7 +105,7 @@ export async function benchMemory({ total = 100_000, batch = 1_000, warmupBatche
       // Any timer still pending 50 ms after logout, whoever set it.
       allTimers: timers.live.size,
       backendSubscriptions: backend.live,
-      refreshInFlight: !!auth.ɵ?.refresher?.busy,
+      refreshInFlight: !!app.get(jot.ɵJotSessionState).refresher?.busy,
       session: auth.token() !== null,
     };
     events.unsubscribe();

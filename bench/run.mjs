@@ -272,10 +272,10 @@ if (results.size) {
   );
   out.push('');
   const missing = all.missing.length ? ` (measured without ${all.missing.join(', ')}, not exported yet)` : '';
-  goals.push(`- Main FESM ≤ 4 kB gzip: ${yes(r.fesm.gzip <= 4000)} (${kB(r.fesm.gzip)})`);
-  goals.push(`- App cost, core entry ≤ 2.5 kB gzip: ${yes(core.gzip <= 2500)} (${kB(core.gzip)})`);
+  // Issue 15: the FESM's size is no goal; the app cost is (core 7.5 kB, every feature 10 kB).
+  goals.push(`- App cost, core entry ≤ 7.5 kB gzip: ${yes(core.gzip <= 7500)} (${kB(core.gzip)})`);
   goals.push(
-    `- App cost, every feature ≤ 3.5 kB gzip: ${yes(all.gzip <= 3500 && !all.missing.length)} (${kB(all.gzip)}${missing})`,
+    `- App cost, every feature ≤ 10 kB gzip: ${yes(all.gzip <= 10_000 && !all.missing.length)} (${kB(all.gzip)}${missing})`,
   );
 }
 
@@ -345,7 +345,7 @@ out.push(
     `(\`ngDevMode = false\`, \`enableProdMode()\`), and each app is an environment injector with \`provideHttpClient(...)\`, a custom \`HttpBackend\`, ` +
     `\`DOCUMENT\` from jsdom, \`PLATFORM_ID\` 'browser', a no-op NgZone and a change-detection scheduler that only listens. ` +
     `Sources: \`bench/lib/harness.mjs\`, \`bench/interceptor.mjs\`, \`bench/storm.mjs\`, \`bench/size.mjs\`, \`bench/memory.mjs\`. Every sample of a run is written to \`bench/results.json\` (not committed). ` +
-    `The CI budget (\`npm run test:budget\`, \`bench/budget.mjs\`) asserts only the deterministic parts: one refresh for 200 concurrent 401s, and ratchets on the FESM gzip (17.4 kB) and on what an app ships (core 7.5 kB, the ceiling the project holds; every feature 10.0 kB); the 4 / 2.5 / 3.5 kB goals are not met (see the notes). The ratchets stop growth and are lowered as the library shrinks.`,
+    `The CI budget (\`npm run test:budget\`, \`bench/budget.mjs\`) asserts only the deterministic parts: one refresh for 200 concurrent 401s, and ceilings on what an app ships (core 7.5 kB; every feature 10 kB, the goal, held at what it measures until reached). The published FESM's size is no goal (issue 15): readability decides, size is measured.`,
 );
 out.push('');
 

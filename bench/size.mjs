@@ -118,7 +118,7 @@ export function entries(exported = distExports()) {
       name: 'ngx-jot core',
       detail: 'provideJot + withRefresh + jotInterceptor + jotGuard',
       missing: core.filter((n) => !exported.has(n)),
-      budgetGzip: 2500,
+      budgetGzip: 7500,
       contents: `
 import { provideHttpClient, withInterceptors } from '@angular/common/http';
 import { ${core.join(', ')} } from 'ngx-jot';
@@ -149,7 +149,7 @@ export const routes = [{ path: 'account', canActivate: [jotGuard], children: [] 
       name: 'ngx-jot everything',
       detail: `core + ${all.join(', ')}`,
       missing: all.filter((n) => !exported.has(n)),
-      budgetGzip: 3500,
+      budgetGzip: 10_000,
       contents: `
 import { inject } from '@angular/core';
 import { provideHttpClient, withInterceptors } from '@angular/common/http';

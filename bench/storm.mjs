@@ -99,7 +99,7 @@ export async function benchStorm({ sizes = [100, 1_000, 10_000], rounds = 5, war
 
 /**
  * Why the drain grows faster than N: the refresh queue's waiters are subscribers of one rxjs
- * AsyncSubject (refresh-queue.ts); Subject.complete() shift()s each observer and each waiter's
+ * AsyncSubject (before the Flight of refresh-flight.ts); Subject.complete() shift()s each observer and each waiter's
  * teardown then runs arrRemove (an indexOf) over the observers left: O(N²). The same waiters held in
  * a Set (O(1) removal) for comparison. µs per waiter to settle N waiters whose replay is pending.
  */

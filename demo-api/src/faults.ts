@@ -215,104 +215,243 @@ function bearerClaims(
 const targetOf = (method: string, pathname: string): FaultTarget | null =>
   pathname.startsWith('/api/') ? 'api' : pathname === '/refresh' && method === 'POST' ? 'refresh' : null;
 
+/** The fault drawn for one request, before anything is logged or done. */
+interface DrawnFault {
+  readonly kind: FaultKind;
+  readonly faultStatus: number | null;
+  readonly latencyMs: number;
+  readonly aftermath: FaultAftermath[];
+  readonly clockJumpMs: number;
+}
+
 /**
- * Creates the fault mode. `baseNow` is the server's clock without jumps (epoch ms).
- * `realNow` stamps the log in real time (the soak joins it with browser times).
+ * Draws the fault for the request with `key`: a pure function of the plan, the key, the target,
+ * whether the request carried a token id, and the clock's current offset (to keep it bounded).
+ * The number and order of draws never depend on the outcome, so one rate never shifts another's draws.
  */
-export function createFaults(initialPlan: FaultPlan, baseNow: () => number, realNow: () => number = Date.now): Faults {
-  checkFaultPlan(initialPlan);
-  let plan: FaultPlan = { ...initialPlan };
-  const log: FaultDecision[] = [];
-  const byRequestId = new Map<string, FaultDecision[]>();
+export function drawFault(
+  plan: FaultPlan,
+  key: string,
+  target: FaultTarget,
+  carriesTokenId: boolean,
+  clockOffsetMs: number,
+): DrawnFault {
+  const draw = seededRandom(hash32(`${plan.seed}|${key}`));
+
+  // One draw picks at most one refusing fault, so the shares are exact and never overlap.
+  const refusal = draw();
+  const tooMany = plan.tooManyRate ?? 0;
+  const error = target === 'api' ? (plan.apiErrorRate ?? 0) : (plan.refreshErrorRate ?? 0);
+  const drop = target === 'api' ? (plan.apiDropRate ?? 0) : (plan.refreshDropRate ?? 0);
+  const slow = target === 'refresh' ? (plan.slowRefreshRate ?? 0) : 0;
+  let kind: FaultKind = 'none';
+  if (refusal < tooMany) kind = 'too-many';
+  else if (refusal < tooMany + error) kind = 'server-error';
+  else if (refusal < tooMany + error + drop) kind = 'drop';
+  else if (refusal < tooMany + error + drop + slow) kind = 'slow-refresh';
+  const statusDraw = draw();
+  const faultStatus =
+    kind === 'server-error'
+      ? (SERVER_ERROR_STATUSES[Math.floor(statusDraw * SERVER_ERROR_STATUSES.length)] ?? 500)
+      : kind === 'too-many'
+        ? 429
+        : null;
+
+  const mean = plan.meanLatencyMs ?? 0;
+  const cap = plan.maxLatencyMs ?? mean * 4;
+  const latencyMs = mean > 0 ? Math.round(Math.min(cap, -mean * Math.log(1 - draw()))) : (draw(), 0);
+
+  const aftermath: FaultAftermath[] = [];
+  // The aftermath draws are made whatever the kind, so one rate never shifts another's draws.
+  const revokeDraw = draw();
+  const rotateDraw = draw();
+  const jumpDraw = draw();
+  const jumpSizeDraw = draw();
+  let clockJumpMs = 0;
+  if (kind === 'none' && target === 'api') {
+    if (carriesTokenId && revokeDraw < (plan.revokeRate ?? 0)) aftermath.push('revoke-token');
+    if (rotateDraw < (plan.keyRotationRate ?? 0)) aftermath.push('rotate-key');
+    if (jumpDraw < (plan.clockJumpRate ?? 0)) {
+      const largest = plan.clockJumpMs ?? 2000;
+      // A jump that would take the total offset past ± 2 × largest goes the other way.
+      const proposed = Math.round((jumpSizeDraw * 2 - 1) * largest);
+      clockJumpMs = Math.abs(clockOffsetMs + proposed) > 2 * largest ? -proposed : proposed;
+      if (clockJumpMs !== 0) aftermath.push('clock-jump');
+    }
+  }
+  return { kind, faultStatus, latencyMs, aftermath, clockJumpMs };
+}
+
+/** The server state the fault mode changes after an answer, and the history of those changes. */
+interface ServerChanges {
+  /** The server's clock, epoch ms: the base clock plus the jumps made so far. */
+  readonly now: () => number;
+  readonly clockOffsetMs: () => number;
+  bind(hooks: FaultServerHooks): void;
+  /** Carries out a decision's aftermath on the server. */
+  apply(decision: FaultDecision): void;
+  /** What happened to the server since a token with these claims was issued, judged at `serverClockAt`. */
+  describeToken(
+    claims: { jti: string | null; iat: number | null; exp: number | null },
+    serverClockAt: number,
+  ): FaultTokenSeen;
+}
+
+/**
+ * State: the clock's offset from `baseNow`, the server-clock times of the clock jumps and key
+ * rotations (to tell later why a token was refused), how many keys were made (each next key comes
+ * from `seed`), and the state changers the server lent.
+ */
+function createServerChanges(seed: number, baseNow: () => number): ServerChanges {
   let clockOffsetMs = 0;
-  /** Server-clock times (ms) of the clock jumps and key rotations, to tell why a token was refused. */
   const clockJumps: { at: number; ms: number }[] = [];
   const keyRotationsAt: number[] = [];
   let rotations = 0;
   let hooks: FaultServerHooks | null = null;
   const now = (): number => baseNow() + clockOffsetMs;
 
+  return {
+    now,
+    clockOffsetMs: () => clockOffsetMs,
+    bind(serverHooks) {
+      hooks = serverHooks;
+    },
+    apply(decision) {
+      for (const change of decision.aftermath) {
+        if (change === 'revoke-token' && decision.token?.jti && decision.token.exp !== null) {
+          hooks?.revokeAccessToken({ jti: decision.token.jti, exp: decision.token.exp });
+        } else if (change === 'rotate-key') {
+          rotations++;
+          // The next key comes from the seed too, so a replayed run signs with the same keys.
+          const nextKey = seededRandom(hash32(`${seed}|key|${rotations}`));
+          hooks?.rotateSigningKey(Uint8Array.from({ length: 32 }, () => Math.floor(nextKey() * 256)));
+          keyRotationsAt.push(now());
+        } else if (change === 'clock-jump') {
+          clockOffsetMs += decision.clockJumpMs;
+          clockJumps.push({ at: now(), ms: decision.clockJumpMs });
+        }
+      }
+    },
+    describeToken(claims, serverClockAt) {
+      const issuedMs = claims.iat === null ? null : claims.iat * 1000;
+      // iat has whole seconds: a jump or rotation in the second of issue counts as after it.
+      const jumpsSinceIssue = issuedMs === null ? [] : clockJumps.filter((jump) => jump.at >= issuedMs);
+      return {
+        ...claims,
+        expiredOnArrival: claims.exp !== null && claims.exp * 1000 <= serverClockAt,
+        clockJumpedSinceIssue: jumpsSinceIssue.length > 0,
+        clockJumpSinceIssueMs: jumpsSinceIssue.reduce((sum, jump) => sum + jump.ms, 0),
+        keyRotatedSinceIssue: issuedMs !== null && keyRotationsAt.some((at) => at >= issuedMs),
+      };
+    },
+  };
+}
+
+/** Records in `decision` how its request ended; after a 2xx answer, carries out its aftermath. */
+function watchOutcome(
+  decision: FaultDecision,
+  res: http.ServerResponse,
+  realNow: () => number,
+  changes: ServerChanges,
+): (outcome: NonNullable<FaultDecision['outcome']>) => void {
+  const settle = (outcome: NonNullable<FaultDecision['outcome']>): void => {
+    if (decision.outcome !== null) return;
+    decision.outcome = outcome;
+    decision.settledAt = realNow();
+  };
+  res.on('finish', () => {
+    const challenge = res.getHeader('WWW-Authenticate');
+    if (typeof challenge === 'string')
+      decision.refusedBecause = /error_description="([^"]*)"/.exec(challenge)?.[1] ?? null;
+    settle(res.statusCode);
+    // Only a call the route answered changes the server's state: a storm of refused calls would
+    // otherwise revoke or rotate again and again while the client is still recovering.
+    if (res.statusCode >= 200 && res.statusCode < 300) changes.apply(decision);
+  });
+  res.on('close', () => settle('client-gone'));
+  return settle;
+}
+
+/** Answers a decided 5xx or 429 in the API's error shape. */
+function sendInjectedFault(res: http.ServerResponse, decision: FaultDecision, retryAfterSeconds: number): void {
+  const tooMany = decision.kind === 'too-many';
+  const body = JSON.stringify({
+    error: tooMany ? 'too_many_requests' : 'server_error',
+    error_description: `Injected fault (${decision.key})`,
+  });
+  res.writeHead(decision.faultStatus ?? 500, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(body)),
+    'Cache-Control': 'no-store',
+    ...(tooMany ? { 'Retry-After': String(retryAfterSeconds) } : {}),
+  });
+  res.end(body);
+}
+
+/** Does what `decision` says once its wait is over: nothing (client gone), a cut, an injected answer, or the route. */
+function carryOut(
+  decision: FaultDecision,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  route: () => void,
+  settle: (outcome: NonNullable<FaultDecision['outcome']>) => void,
+  retryAfterSeconds: number,
+): void {
+  // A client that gave up (its timeout, a logout, a closed tab) is not answered: nothing is committed.
+  if (decision.outcome !== null || req.destroyed || res.destroyed) {
+    settle('client-gone');
+    return;
+  }
+  if (decision.kind === 'drop') {
+    settle('dropped');
+    // Cut mid-answer: a connection closed before any byte would be retried by the browser unseen.
+    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': '64' });
+    res.write('{"cut', () => req.socket.destroy());
+    return;
+  }
+  if (decision.faultStatus !== null) {
+    sendInjectedFault(res, decision, retryAfterSeconds);
+    // The body may still be arriving; it is not needed.
+    req.resume();
+    return;
+  }
+  route();
+}
+
+/**
+ * Creates the fault mode. `baseNow` is the server's clock without jumps (epoch ms).
+ * `realNow` stamps the log in real time (the soak joins it with browser times).
+ *
+ * State: the plan (its shares may change, its seed not), the log of decisions, the same decisions
+ * by request id (to number a request's arrivals), and the server changes made so far.
+ */
+export function createFaults(initialPlan: FaultPlan, baseNow: () => number, realNow: () => number = Date.now): Faults {
+  checkFaultPlan(initialPlan);
+  let plan: FaultPlan = { ...initialPlan };
+  const log: FaultDecision[] = [];
+  const byRequestId = new Map<string, FaultDecision[]>();
+  const changes = createServerChanges(plan.seed, baseNow);
+
   function decide(req: http.IncomingMessage, pathname: string, target: FaultTarget): FaultDecision {
-    const method = req.method ?? 'GET';
     const header = req.headers['x-request-id'];
     const requestId = typeof header === 'string' && header !== '' ? header.slice(0, 200) : null;
     const seq = log.length + 1;
     const earlier = requestId === null ? [] : (byRequestId.get(requestId) ?? []);
     const key = requestId === null ? `seq:${seq}` : `${requestId}#${earlier.length + 1}`;
-    const draw = seededRandom(hash32(`${plan.seed}|${key}`));
-
-    // One draw picks at most one refusing fault, so the shares are exact and never overlap.
-    const refusal = draw();
-    const tooMany = plan.tooManyRate ?? 0;
-    const error = target === 'api' ? (plan.apiErrorRate ?? 0) : (plan.refreshErrorRate ?? 0);
-    const drop = target === 'api' ? (plan.apiDropRate ?? 0) : (plan.refreshDropRate ?? 0);
-    const slow = target === 'refresh' ? (plan.slowRefreshRate ?? 0) : 0;
-    let kind: FaultKind = 'none';
-    if (refusal < tooMany) kind = 'too-many';
-    else if (refusal < tooMany + error) kind = 'server-error';
-    else if (refusal < tooMany + error + drop) kind = 'drop';
-    else if (refusal < tooMany + error + drop + slow) kind = 'slow-refresh';
-    const statusDraw = draw();
-    const faultStatus =
-      kind === 'server-error'
-        ? (SERVER_ERROR_STATUSES[Math.floor(statusDraw * SERVER_ERROR_STATUSES.length)] ?? 500)
-        : kind === 'too-many'
-          ? 429
-          : null;
-
-    const mean = plan.meanLatencyMs ?? 0;
-    const cap = plan.maxLatencyMs ?? mean * 4;
-    const latencyMs = mean > 0 ? Math.round(Math.min(cap, -mean * Math.log(1 - draw()))) : (draw(), 0);
-
-    const token = bearerClaims(req);
-    const aftermath: FaultAftermath[] = [];
-    // The aftermath draws are made whatever the kind, so one rate never shifts another's draws.
-    const revokeDraw = draw();
-    const rotateDraw = draw();
-    const jumpDraw = draw();
-    const jumpSizeDraw = draw();
-    let clockJumpMs = 0;
-    if (kind === 'none' && target === 'api') {
-      if (token?.jti && revokeDraw < (plan.revokeRate ?? 0)) aftermath.push('revoke-token');
-      if (rotateDraw < (plan.keyRotationRate ?? 0)) aftermath.push('rotate-key');
-      if (jumpDraw < (plan.clockJumpRate ?? 0)) {
-        const largest = plan.clockJumpMs ?? 2000;
-        // A jump that would take the total offset past ± 2 × largest goes the other way.
-        const proposed = Math.round((jumpSizeDraw * 2 - 1) * largest);
-        clockJumpMs = Math.abs(clockOffsetMs + proposed) > 2 * largest ? -proposed : proposed;
-        if (clockJumpMs !== 0) aftermath.push('clock-jump');
-      }
-    }
-
-    const serverClockAt = now();
-    const jumpsSince = (issuedMs: number | null): { at: number; ms: number }[] =>
-      issuedMs === null ? [] : clockJumps.filter((jump) => jump.at >= issuedMs);
-    const issuedMs = token?.iat == null ? null : token.iat * 1000;
+    const claims = bearerClaims(req);
+    const fault = drawFault(plan, key, target, Boolean(claims?.jti), changes.clockOffsetMs());
+    const serverClockAt = changes.now();
     const decision: FaultDecision = {
       seq,
       requestId,
       key,
-      method,
+      method: req.method ?? 'GET',
       path: pathname,
       target,
       arrivedAt: realNow(),
       serverClockAt,
-      kind,
-      faultStatus,
-      latencyMs,
-      aftermath,
-      clockJumpMs,
-      token:
-        token === null
-          ? null
-          : {
-              ...token,
-              expiredOnArrival: token.exp !== null && token.exp * 1000 <= serverClockAt,
-              // iat has whole seconds: a jump or rotation in the second of issue counts as after it.
-              clockJumpedSinceIssue: jumpsSince(issuedMs).length > 0,
-              clockJumpSinceIssueMs: jumpsSince(issuedMs).reduce((sum, jump) => sum + jump.ms, 0),
-              keyRotatedSinceIssue: issuedMs !== null && keyRotationsAt.some((at) => at >= issuedMs),
-            },
+      ...fault,
+      token: claims === null ? null : changes.describeToken(claims, serverClockAt),
       outcome: null,
       settledAt: null,
       refusedBecause: null,
@@ -322,38 +461,19 @@ export function createFaults(initialPlan: FaultPlan, baseNow: () => number, real
     return decision;
   }
 
-  function applyAftermath(decision: FaultDecision): void {
-    for (const change of decision.aftermath) {
-      if (change === 'revoke-token' && decision.token?.jti && decision.token.exp !== null) {
-        hooks?.revokeAccessToken({ jti: decision.token.jti, exp: decision.token.exp });
-      } else if (change === 'rotate-key') {
-        rotations++;
-        // The next key comes from the seed too, so a replayed run signs with the same keys.
-        const nextKey = seededRandom(hash32(`${plan.seed}|key|${rotations}`));
-        hooks?.rotateSigningKey(Uint8Array.from({ length: 32 }, () => Math.floor(nextKey() * 256)));
-        keyRotationsAt.push(now());
-      } else if (change === 'clock-jump') {
-        clockOffsetMs += decision.clockJumpMs;
-        clockJumps.push({ at: now(), ms: decision.clockJumpMs });
-      }
-    }
-  }
-
   return {
     get plan() {
       return plan;
     },
-    now,
+    now: changes.now,
     log,
-    update(changes) {
-      const next = { ...plan, ...changes, seed: plan.seed };
+    update(planChanges) {
+      const next = { ...plan, ...planChanges, seed: plan.seed };
       checkFaultPlan(next);
       plan = next;
     },
     decisionsFor: (requestId) => byRequestId.get(requestId) ?? [],
-    bind(serverHooks) {
-      hooks = serverHooks;
-    },
+    bind: (hooks) => changes.bind(hooks),
     handle(req, res, pathname, route) {
       const target = targetOf(req.method ?? 'GET', pathname);
       // Preflights are the browser's, not the app's: they are never faulted.
@@ -362,55 +482,10 @@ export function createFaults(initialPlan: FaultPlan, baseNow: () => number, real
         return;
       }
       const decision = decide(req, pathname, target);
-      const settle = (outcome: NonNullable<FaultDecision['outcome']>): void => {
-        if (decision.outcome !== null) return;
-        decision.outcome = outcome;
-        decision.settledAt = realNow();
-      };
-      res.on('finish', () => {
-        const challenge = res.getHeader('WWW-Authenticate');
-        if (typeof challenge === 'string')
-          decision.refusedBecause = /error_description="([^"]*)"/.exec(challenge)?.[1] ?? null;
-        settle(res.statusCode);
-        // Only a call the route answered changes the server's state: a storm of refused calls would
-        // otherwise revoke or rotate again and again while the client is still recovering.
-        if (res.statusCode >= 200 && res.statusCode < 300) applyAftermath(decision);
-      });
-      res.on('close', () => settle('client-gone'));
-
+      const settle = watchOutcome(decision, res, realNow, changes);
       const wait = decision.latencyMs + (decision.kind === 'slow-refresh' ? (plan.slowRefreshMs ?? 31_000) : 0);
-      const act = (): void => {
-        // A client that gave up (its timeout, a logout, a closed tab) is not answered: nothing is committed.
-        if (decision.outcome !== null || req.destroyed || res.destroyed) {
-          settle('client-gone');
-          return;
-        }
-        if (decision.kind === 'drop') {
-          settle('dropped');
-          // Cut mid-answer: a connection closed before any byte would be retried by the browser unseen.
-          res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': '64' });
-          res.write('{"cut', () => req.socket.destroy());
-          return;
-        }
-        if (decision.faultStatus !== null) {
-          const tooMany = decision.kind === 'too-many';
-          const body = JSON.stringify({
-            error: tooMany ? 'too_many_requests' : 'server_error',
-            error_description: `Injected fault (${decision.key})`,
-          });
-          res.writeHead(decision.faultStatus, {
-            'Content-Type': 'application/json; charset=utf-8',
-            'Content-Length': String(Buffer.byteLength(body)),
-            'Cache-Control': 'no-store',
-            ...(tooMany ? { 'Retry-After': String(plan.retryAfterSeconds ?? 1) } : {}),
-          });
-          res.end(body);
-          // The body may still be arriving; it is not needed.
-          req.resume();
-          return;
-        }
-        route();
-      };
+      // The plan may change during the wait (the soak calms it before it drains): read Retry-After then.
+      const act = (): void => carryOut(decision, req, res, route, settle, plan.retryAfterSeconds ?? 1);
       if (wait > 0) setTimeout(act, wait);
       else act();
     },

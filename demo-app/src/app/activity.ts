@@ -267,8 +267,9 @@ export class Activity {
         break;
       case 'refresh-success':
         this.lastRefreshFailure.set(null);
-        // A new token this tab did not fetch itself is logged as adopted (watchForAdoptedTokens).
-        if (this.ownTokens.includes(this.auth.token() ?? '')) this.note('new access token', 'good');
+        // A token another tab refreshed is logged as adopted (watchForAdoptedTokens), as are the
+        // tokens other tabs send by message, which end no refresh here.
+        if (event.source === 'this-tab') this.note('new access token', 'good');
         break;
       case 'refresh-failure': {
         const why = this.refreshFailureWords(event.error);

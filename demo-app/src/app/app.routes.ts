@@ -1,23 +1,12 @@
 import type { Routes } from '@angular/router';
 import { jotClaimsGuard, jotGuard, jotGuestGuard } from 'ngx-jot';
 
+import { isAdmin, type DemoClaims } from './demo-claims';
 import { Admin } from './pages/admin';
 import { Forbidden } from './pages/forbidden';
 import { Home } from './pages/home';
 import { Login } from './pages/login';
 import { Restricted } from './pages/restricted';
-
-/** Claims of the reference API's tokens that the demo reads. */
-export interface DemoClaims {
-  sub?: string;
-  name?: string;
-  email?: string;
-  roles?: unknown;
-}
-
-/** The admin page's check: the token's `roles` claim includes 'admin'. */
-export const isAdmin = (claims: DemoClaims | null): boolean =>
-  Array.isArray(claims?.roles) && claims.roles.includes('admin');
 
 export const routes: Routes = [
   { path: '', component: Home, title: 'ngx-jot demo' },

@@ -1,7 +1,7 @@
 import { Injectable, computed, inject } from '@angular/core';
 import { JotAuth } from 'ngx-jot';
 
-import type { DemoClaims } from './app.routes';
+import type { DemoClaims } from './demo-claims';
 import { Clock } from './clock';
 
 /** What the pages show of the session, derived from `JotAuth`'s signals. */

@@ -1,6 +1,9 @@
 import { JotError } from './errors';
 import { defaultReadTokens, resolveConfig, type JotConfig } from './config';
-import { provideJot, withRefresh, withStorage, type JotFeature } from './provide-jot';
+import { provideJot } from './provide-jot';
+import { withRefresh } from './refresher';
+import { withStorage } from './storage';
+import { type JotFeature } from './feature';
 import { withCrossTabSync } from './cross-tab';
 
 const configError = (config: unknown) => {

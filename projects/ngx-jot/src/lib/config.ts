@@ -1,3 +1,5 @@
+import { InjectionToken } from '@angular/core';
+
 import { configError } from './errors';
 
 /** The pair a login or refresh response yields. */
@@ -59,6 +61,9 @@ export const JOT_DEFAULT_CONFIG = {
   ssr: 'defer',
 } as const;
 
+/** Default margin of the proactive refresh (`withRefresh({ refreshBeforeExpirySeconds })`), in seconds. */
+export const JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS = 30;
+
 /** `JotConfig` checked and completed, with precomputed lookups for the hot path. */
 export interface ResolvedJotConfig {
   readonly loginUrl: string;
@@ -81,11 +86,11 @@ export interface ResolvedJotConfig {
  */
 export function defaultReadTokens(body: unknown): JotTokens | null {
   if (!body || typeof body !== 'object') return null;
-  const b = body as Record<string, unknown>;
-  const accessToken = b['access_token'] ?? b['accessToken'] ?? b['token'];
+  const fields = body as Record<string, unknown>;
+  const accessToken = fields['access_token'] ?? fields['accessToken'] ?? fields['token'];
   if (typeof accessToken !== 'string') return null;
-  const refreshToken = b['refresh_token'] ?? b['refreshToken'];
-  const refreshExpiresIn = b['refresh_expires_in'];
+  const refreshToken = fields['refresh_token'] ?? fields['refreshToken'];
+  const refreshExpiresIn = fields['refresh_expires_in'];
   return {
     accessToken,
     refreshToken: typeof refreshToken === 'string' ? refreshToken : undefined,
@@ -98,8 +103,8 @@ const NON_BLANK = /\S/;
 /** An app path, as `loginRoute` and `forbiddenRoute` must be. */
 const APP_PATH = /^\//;
 
-/** What a failed config check says (dev mode only: `ngDevMode && ...` is `false` in production). */
-type Why = ((got: unknown) => string) | false | null;
+/** What a failed config check says. */
+type Why = (got: unknown) => string;
 
 /** Dev-mode text of most failed checks: `<key> must be <what>; got <the value, as JSON>.` */
 const mustBe =
@@ -110,9 +115,9 @@ const mustBe =
 /** Dev-mode text of the route checks. */
 const appPath = "an app path starting with '/', e.g. '/login'";
 
-/** `value` when it is a string that `pattern` matches; else a `JotError('config')` that says `why` in dev mode. */
+/** `value` when it is a string that `pattern` matches; else a `JotError('config')` that says `why`. */
 function text(value: unknown, pattern: RegExp, why: Why): string {
-  if (typeof value !== 'string' || !pattern.test(value)) throw configError(why ? why(value) : '');
+  if (typeof value !== 'string' || !pattern.test(value)) throw configError(why(value));
   return value;
 }
 
@@ -121,7 +126,7 @@ function list<T>(value: readonly T[] | undefined, name: string): readonly T[] {
   const entries = value ?? [];
   // Not Array.isArray(entries): that would narrow `entries` to any[].
   if (!(entries instanceof Array)) {
-    throw configError(ngDevMode ? `${name} must be an array, e.g. ${name}: [${JSON.stringify(value)}].` : '');
+    throw configError(`${name} must be an array, e.g. ${name}: [${JSON.stringify(value)}].`);
   }
   return entries;
 }
@@ -131,123 +136,128 @@ const stateless = (re: RegExp): RegExp =>
   re.global || re.sticky ? new RegExp(re.source, re.flags.replace(/[gy]/g, '')) : re;
 
 /**
- * Checks a `JotConfig` once, at start-up, and throws a `JotError('config')` that says what to change.
- * The checks run in a fixed order, so of several things wrong the same one is reported each time.
+ * Completes a `JotConfig` once, at start-up. Development builds first check it whole and throw a
+ * `JotError('config')` that says what to change; production builds (`ngDevMode` false) drop the
+ * checks and their messages, as Angular drops its own: a config that passed them in development
+ * resolves the same in production.
  */
 export function resolveConfig(config: JotConfig): ResolvedJotConfig {
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for JavaScript callers and `any`; the type cannot promise it.
-  if (!config || typeof config !== 'object') {
-    throw configError(
-      ngDevMode ? `provideJot() needs a config object, e.g. provideJot({ loginUrl: '/authenticate' }).` : '',
-    );
-  }
-  const loginUrl = text(
-    config.loginUrl,
-    NON_BLANK,
-    ngDevMode && (() => `loginUrl must be a non-empty URL, e.g. provideJot({ loginUrl: '/authenticate' }).`),
-  );
-  // Left out, not null: null is refused like any other non-URL.
-  const logoutUrl =
-    config.logoutUrl === undefined
-      ? null
-      : text(config.logoutUrl, NON_BLANK, ngDevMode && (() => `logoutUrl must be a non-empty URL or left out.`));
+  if (ngDevMode) checkConfig(config);
   const origins = new Set<string>();
   const originPatterns: RegExp[] = [];
+  for (const entry of config.allowedOrigins ?? []) {
+    if (entry instanceof RegExp) originPatterns.push(stateless(entry));
+    // As the URL parser serialises it (lower case, no default port), as request origins are.
+    else origins.add(new URL(entry).origin);
+  }
+  const loginRoute = config.loginRoute ?? JOT_DEFAULT_CONFIG.loginRoute;
+  // A default applies to undefined only: null is refused (in development) like any other non-function.
+  const { readTokens = defaultReadTokens } = config;
+  return {
+    loginUrl: config.loginUrl,
+    logoutUrl: config.logoutUrl ?? null,
+    origins,
+    originPatterns,
+    excludedUrls: (config.excludedUrls ?? []).map((entry) => (entry instanceof RegExp ? stateless(entry) : entry)),
+    leewayMs: (config.leewaySeconds ?? JOT_DEFAULT_CONFIG.leewaySeconds) * 1000,
+    headerName: config.headerName ?? JOT_DEFAULT_CONFIG.headerName,
+    scheme: config.scheme ?? JOT_DEFAULT_CONFIG.scheme,
+    loginRoute,
+    forbiddenRoute: config.forbiddenRoute ?? loginRoute,
+    ssr: config.ssr ?? JOT_DEFAULT_CONFIG.ssr,
+    readTokens,
+  };
+}
+
+/**
+ * Development only: every check of a `JotConfig`, in a fixed order, so of several things wrong
+ * the same one is reported each time.
+ */
+function checkConfig(config: JotConfig): void {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for JavaScript callers and `any`; the type cannot promise it.
+  if (!config || typeof config !== 'object') {
+    throw configError(`provideJot() needs a config object, e.g. provideJot({ loginUrl: '/authenticate' }).`);
+  }
+  text(
+    config.loginUrl,
+    NON_BLANK,
+    () => `loginUrl must be a non-empty URL, e.g. provideJot({ loginUrl: '/authenticate' }).`,
+  );
+  // Left out, not null: null is refused like any other non-URL.
+  if (config.logoutUrl !== undefined)
+    text(config.logoutUrl, NON_BLANK, () => `logoutUrl must be a non-empty URL or left out.`);
   for (const entry of list(config.allowedOrigins, 'allowedOrigins')) {
-    if (entry instanceof RegExp) {
-      if (
-        (typeof ngDevMode === 'undefined' || ngDevMode) &&
-        !(entry.source.startsWith('^') && entry.source.endsWith('$'))
-      ) {
-        console.warn(
-          `ngx-jot: allowedOrigins entry ${entry} is not anchored with ^...$; it may match an origin such as https://api.example.com.evil.com.`,
-        );
-      }
-      originPatterns.push(stateless(entry));
-    } else {
-      origins.add(checkOrigin(entry));
+    if (!(entry instanceof RegExp)) {
+      checkOrigin(entry);
+    } else if (!(entry.source.startsWith('^') && entry.source.endsWith('$'))) {
+      console.warn(
+        `ngx-jot: allowedOrigins entry ${entry} is not anchored with ^...$; it may match an origin such as https://api.example.com.evil.com.`,
+      );
     }
   }
-  const excludedUrls = list(config.excludedUrls, 'excludedUrls').map((entry) =>
-    entry instanceof RegExp
-      ? stateless(entry)
-      : text(
-          entry,
-          NON_BLANK,
-          ngDevMode && mustBe('excludedUrls entries', 'non-empty strings (URL prefixes) or RegExps'),
-        ),
-  );
+  for (const entry of list(config.excludedUrls, 'excludedUrls')) {
+    if (!(entry instanceof RegExp))
+      text(entry, NON_BLANK, mustBe('excludedUrls entries', 'non-empty strings (URL prefixes) or RegExps'));
+  }
   const leeway = config.leewaySeconds ?? JOT_DEFAULT_CONFIG.leewaySeconds;
   // Number.isFinite is false for anything but a finite number (no coercion, unlike isFinite).
   if (!(Number.isFinite(leeway) && leeway >= 0)) {
-    throw configError(ngDevMode ? `leewaySeconds must be a finite number >= 0; got ${String(leeway)}.` : '');
+    throw configError(`leewaySeconds must be a finite number >= 0; got ${String(leeway)}.`);
   }
-  // Checked last, below. A default applies to undefined only: null is refused like any other non-function.
-  const { readTokens = defaultReadTokens } = config;
-  const resolved: ResolvedJotConfig = {
-    loginUrl,
-    logoutUrl,
-    origins,
-    originPatterns,
-    excludedUrls,
-    leewayMs: leeway * 1000,
-    // The HTTP token characters (RFC 9110).
-    headerName: text(
-      config.headerName ?? JOT_DEFAULT_CONFIG.headerName,
-      /^[!#$%&'*+.^_`|~\w-]+$/,
-      ngDevMode && mustBe('headerName', "a valid HTTP header name such as 'Authorization'"),
-    ),
-    scheme: text(
-      config.scheme ?? JOT_DEFAULT_CONFIG.scheme,
-      /^\S*$/,
-      ngDevMode && mustBe('scheme', "a single word such as 'Bearer' (or '' for a bare token)"),
-    ),
-    loginRoute: text(
-      config.loginRoute ?? JOT_DEFAULT_CONFIG.loginRoute,
-      APP_PATH,
-      ngDevMode && mustBe('loginRoute', appPath),
-    ),
-    // Defaults to loginRoute, which passed the check above.
-    forbiddenRoute: text(
-      config.forbiddenRoute ?? config.loginRoute ?? JOT_DEFAULT_CONFIG.loginRoute,
-      APP_PATH,
-      ngDevMode && mustBe('forbiddenRoute', appPath),
-    ),
-    ssr: text(
-      config.ssr ?? JOT_DEFAULT_CONFIG.ssr,
-      /^(defer|redirect)$/,
-      ngDevMode && mustBe('ssr', "'defer' or 'redirect'"),
-    ) as 'defer' | 'redirect',
-    readTokens,
-  };
-  if (typeof readTokens !== 'function') {
-    throw configError(ngDevMode ? `readTokens must be a function (body) => ({ accessToken, refreshToken }).` : '');
+  // The HTTP token characters (RFC 9110).
+  text(
+    config.headerName ?? JOT_DEFAULT_CONFIG.headerName,
+    /^[!#$%&'*+.^_`|~\w-]+$/,
+    mustBe('headerName', "a valid HTTP header name such as 'Authorization'"),
+  );
+  text(
+    config.scheme ?? JOT_DEFAULT_CONFIG.scheme,
+    /^\S*$/,
+    mustBe('scheme', "a single word such as 'Bearer' (or '' for a bare token)"),
+  );
+  text(config.loginRoute ?? JOT_DEFAULT_CONFIG.loginRoute, APP_PATH, mustBe('loginRoute', appPath));
+  // Defaults to loginRoute, which passed the check above.
+  text(
+    config.forbiddenRoute ?? config.loginRoute ?? JOT_DEFAULT_CONFIG.loginRoute,
+    APP_PATH,
+    mustBe('forbiddenRoute', appPath),
+  );
+  text(config.ssr ?? JOT_DEFAULT_CONFIG.ssr, /^(defer|redirect)$/, mustBe('ssr', "'defer' or 'redirect'"));
+  if (config.readTokens !== undefined && typeof config.readTokens !== 'function') {
+    throw configError(`readTokens must be a function (body) => ({ accessToken, refreshToken }).`);
   }
-  return resolved;
 }
 
-/** `entry`, an http(s) origin, normalised as the URL parser serialises it (lower case, no default port). */
-function checkOrigin(entry: unknown): string {
-  const fix =
-    ngDevMode &&
-    `allowedOrigins entries are origins like 'https://api.example.com' or 'http://localhost:3000' (scheme, host, optional port; no path)`;
-  const origin = text(entry, NON_BLANK, ngDevMode && ((got) => `${fix}; got ${JSON.stringify(got)}.`));
+/** Development only: `entry` must be an http(s) origin, nothing more (no path, query or credentials). */
+function checkOrigin(entry: unknown): void {
+  const fix = `allowedOrigins entries are origins like 'https://api.example.com' or 'http://localhost:3000' (scheme, host, optional port; no path)`;
+  const origin = text(entry, NON_BLANK, (got) => `${fix}; got ${JSON.stringify(got)}.`);
   let url: URL;
   try {
     url = new URL(origin);
   } catch {
-    throw configError(ngDevMode ? `${fix}; got '${origin}', which has no scheme.` : '');
+    throw configError(`${fix}; got '${origin}', which has no scheme.`);
   }
   // An http(s) URL always has a tuple origin, never the opaque "null".
   const http = /^https?:$/.test(url.protocol);
   if (!http || url.username || url.password || url.pathname !== '/' || url.search || url.hash) {
     throw configError(
-      ngDevMode
-        ? http
-          ? `${fix}; got '${origin}'. Remove the path, query or credentials, i.e. use '${url.origin}'.`
-          : `${fix}; got '${origin}', which is not an http(s) origin.`
-        : '',
+      http
+        ? `${fix}; got '${origin}'. Remove the path, query or credentials, i.e. use '${url.origin}'.`
+        : `${fix}; got '${origin}', which is not an http(s) origin.`,
     );
   }
-  return url.origin;
 }
+
+/** The checked configuration of `provideJot()`. */
+export const JOT_CONFIG = new InjectionToken<ResolvedJotConfig>(ngDevMode ? 'JOT_CONFIG' : '', {
+  providedIn: 'root',
+  factory: () => {
+    throw configError(
+      ngDevMode
+        ? `no configuration found. Add provideJot({ loginUrl: '/authenticate' }) to your application providers ` +
+            `(app.config.ts), or provideJotTesting() from 'ngx-jot/testing' in tests.`
+        : '',
+    );
+  },
+});

@@ -1,13 +1,16 @@
 import { setFlagsFromString } from 'node:v8';
+import { SessionState } from './session-state';
 import { runInNewContext } from 'node:vm';
 
-import { fakeJwt } from 'ngx-jot/testing';
+import { fakeJwt } from '../../testing-private/fake-jwt';
 
 import { withCrossTabSync } from './cross-tab';
-import { provideJot, withRefresh, withStorage } from './provide-jot';
-import { FakeOrigin, type FakeTabOptions } from './testing-fakes/fake-browser';
-import { FakeJotServer } from './testing-fakes/fake-jot-server';
-import { type TabApp, openApp } from './testing-fakes/fake-tab-app';
+import { provideJot } from './provide-jot';
+import { withRefresh } from './refresher';
+import { withStorage } from './storage';
+import { FakeOrigin, type FakeTabOptions } from '../../testing-private/fake-browser';
+import { FakeJotServer } from '../../testing-private/fake-jot-server';
+import { type TabApp, openApp } from '../../testing-private/fake-tab-app';
 
 const LOCK = 'ngx-jot-refresh';
 
@@ -32,7 +35,7 @@ describe('withCrossTabSync', () => {
     return app;
   };
   const pairOf = (app: TabApp) => {
-    const r = app.auth.ɵ.record();
+    const r = app.injector.get(SessionState).record();
     return r && { accessToken: r.accessToken, refreshToken: r.refreshToken };
   };
   const logouts = (app: TabApp) => app.events.filter((e) => e.type === 'logout');
@@ -105,6 +108,9 @@ describe('withCrossTabSync', () => {
         expect(t.events.filter((e) => e.type === 'refresh-success')).toHaveLength(1);
         expect(t.auth.isAuthenticated()).toBe(true);
       }
+      // One tab's call answered; the others took its pair and sent none, and say so.
+      const sources = tabs.flatMap((t) => t.events.flatMap((e) => (e.type === 'refresh-success' ? [e.source] : [])));
+      expect(sources.sort()).toEqual(['other-tab', 'other-tab', 'this-tab']);
       if (options.indexedDB !== false && options.locks !== false && !failOpen) {
         // The refreshing tab committed the rotated pair to IndexedDB before it let the lock go.
         const grant = origin.timeline.findIndex((e) => e.what === 'grant');
@@ -158,6 +164,39 @@ describe('withCrossTabSync', () => {
     expect(origin.indexedDB.peek('ngx-jot', 'sync', 'record')).toMatchObject({ record: null });
   });
 
+  it('another user logging in in one tab is a login in the others', async () => {
+    // Found by the session model: the other tabs switched from ada to bob with no event at all.
+    const [a, b] = await twoTabsAsAda();
+    const mark = b.events.length;
+    a.auth.login({ username: 'bob' }).subscribe();
+    await settle();
+    expect(b.auth.claims()?.sub).toBe('bob');
+    expect(b.events.slice(mark)).toEqual([{ type: 'login', source: 'other-tab' }]);
+  });
+
+  it('a tab that takes a newer but expired pair under the lock keeps what it refreshes with it (no token spent twice)', async () => {
+    // Found by the session model: the refreshed pair lost to the adopted one, which was refreshed again.
+    const a = open();
+    const b = open();
+    await settle();
+    a.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    b.close(); // b's sessionStorage keeps the first pair
+    a.auth.login({ username: 'ada' }).subscribe();
+    await settle();
+    a.close(); // the shared store keeps the second pair
+    await jest.advanceTimersByTimeAsync(120_000); // both pairs expire while no app runs
+
+    // b's tab is restored (a reopened tab, a duplicate): it holds the first pair, the store the second.
+    const c = openApp(origin.duplicate(b.tab), server);
+    apps.push(c);
+    await settle(3000);
+    expect(server.callsTo('/refresh')).toHaveLength(1);
+    expect(c.auth.isAuthenticated()).toBe(true);
+    expect(pairOf(c)?.refreshToken).toBe(server.liveRefreshToken());
+    // (afterEach: no refresh token was presented twice.)
+  });
+
   it('login in one tab reaches the open tabs, and a tab opened later asks them', async () => {
     const [a, b] = await twoTabsAsAda();
     expect(b.auth.claims()?.name).toBe('Ada');
@@ -207,7 +246,7 @@ describe('withCrossTabSync', () => {
     await settle();
     a.auth.login({ username: 'ada' }, { remember: true }).subscribe();
     await settle();
-    expect(b.auth.ɵ.session()?.remember).toBe(true);
+    expect(b.injector.get(SessionState).session()?.remember).toBe(true);
     b.auth.refresh().subscribe();
     await settle();
     const stored = JSON.parse(origin.localStorage.getItem('ngx-jot') ?? 'null') as { refreshToken?: string } | null;
@@ -216,7 +255,7 @@ describe('withCrossTabSync', () => {
 
     a.auth.login({ username: 'bob' }).subscribe(); // not remembered: no tab keeps it in local storage
     await settle();
-    expect(b.auth.ɵ.session()?.remember).toBe(false);
+    expect(b.injector.get(SessionState).session()?.remember).toBe(false);
     expect(origin.localStorage.getItem('ngx-jot')).toBeNull();
   });
 
@@ -281,6 +320,26 @@ describe('withCrossTabSync', () => {
     expect(pairOf(b)).toEqual(current);
     expect(b.events.length).toBe(eventsBefore);
     expect(b.auth.isAuthenticated()).toBe(true);
+  });
+
+  it('a newer state with an unusable token does not become the reference point: a genuine later state still arrives', async () => {
+    const [a, b] = await twoTabsAsAda();
+    // A does not hear the rogue state, so its next state is ordered before it.
+    a.tab.deaf = true;
+    const rogue = new (origin.channels.classFor(origin.openTab()))('ngx-jot');
+    rogue.postMessage({
+      type: 'state',
+      version: Date.now() + 1e6,
+      by: 'x',
+      record: { accessToken: 'not-a-jwt', refreshToken: 'eve-r' },
+    });
+    await settle();
+    rogue.close();
+    a.tab.deaf = false;
+    a.auth.refresh().subscribe();
+    await settle();
+    expect(server.callsTo('/refresh')).toHaveLength(1);
+    expect(pairOf(b)).toEqual(pairOf(a));
   });
 
   it('passes on a refresh that returned a byte-identical access token (the refresh token tells)', async () => {
@@ -416,7 +475,7 @@ describe('withCrossTabSync', () => {
 
     let shared: unknown = 'not run';
     let done = false;
-    void a.auth.ɵ.sync()?.exclusive(async (s) => {
+    void a.injector.get(SessionState).crossTab?.exclusive(async (s) => {
       shared = s;
       await sleep(1000);
       done = true;
@@ -435,14 +494,14 @@ describe('withCrossTabSync', () => {
   it('a logout in the tab holding the lock releases it at once: the others do not wait for its dead work', async () => {
     const [a, b] = await twoTabsAsAda();
     let done = false;
-    void a.auth.ɵ.sync()?.exclusive(async () => {
+    void a.injector.get(SessionState).crossTab?.exclusive(async () => {
       await sleep(5000);
       done = true;
     });
     await jest.advanceTimersByTimeAsync(100);
     expect(origin.locks.isHeld(LOCK)).toBe(true);
     let waited: boolean | undefined;
-    void b.auth.ɵ.sync()?.exclusive(async () => {
+    void b.injector.get(SessionState).crossTab?.exclusive(async () => {
       waited = done;
     });
 
@@ -600,7 +659,7 @@ describe('withCrossTabSync', () => {
   it('is off on the server and cannot be combined with memory storage', () => {
     const app = openApp(origin.openTab(), server, { platform: 'server' });
     apps.push(app);
-    expect(app.auth.ɵ.sync()).toBeNull();
+    expect(app.injector.get(SessionState).crossTab).toBeNull();
     expect(() => provideJot({ loginUrl: '/login' }, withStorage('memory'), withCrossTabSync())).toThrow(/memory/);
   });
 });

@@ -1,8 +1,9 @@
 import { NgZone } from '@angular/core';
 
-import { FakeOrigin, type FakeTabOptions } from './testing-fakes/fake-browser';
-import { FakeJotServer } from './testing-fakes/fake-jot-server';
-import { type TabApp, openApp } from './testing-fakes/fake-tab-app';
+import { SessionState } from './session-state';
+import { FakeOrigin, type FakeTabOptions } from '../../testing-private/fake-browser';
+import { FakeJotServer } from '../../testing-private/fake-jot-server';
+import { type TabApp, openApp } from '../../testing-private/fake-tab-app';
 
 // Cross-tab sync in zone.js apps (real timers): messages, locks, the lease and IndexedDB work
 // outside Angular's zone, so they never hold an app unstable, and what they change still lands.
@@ -43,8 +44,8 @@ describe('withCrossTabSync under zone.js', () => {
     await wait(500);
     expect(server.callsTo('/refresh')).toHaveLength(1);
     expect(server.reuse).toBe(0);
-    expect(b.auth.ɵ.record()?.refreshToken).toBe(server.liveRefreshToken());
-    expect(a.auth.ɵ.record()?.refreshToken).toBe(server.liveRefreshToken());
+    expect(b.injector.get(SessionState).record()?.refreshToken).toBe(server.liveRefreshToken());
+    expect(a.injector.get(SessionState).record()?.refreshToken).toBe(server.liveRefreshToken());
     for (const zone of [zoneA, zoneB]) {
       expect(zone.hasPendingMacrotasks).toBe(false);
       expect(zone.isStable).toBe(true);

@@ -1,13 +1,14 @@
 import { HttpClient, HttpContext, provideHttpClient, withInterceptors } from '@angular/common/http';
 import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
 import { TestBed } from '@angular/core/testing';
-import { fakeJwt } from 'ngx-jot/testing';
+import { fakeJwt } from '../../testing-private/fake-jwt';
 
 import { JOT_SKIP } from './context';
 import { withJotDebug } from './debug';
 import { JotAuth } from './jot-auth';
 import { jotInterceptor } from './jot-interceptor';
-import { provideJot, withStorage } from './provide-jot';
+import { provideJot } from './provide-jot';
+import { withStorage } from './storage';
 
 describe('withJotDebug', () => {
   it('logs per request whether the token was attached, and why not', () => {
@@ -47,5 +48,32 @@ describe('withJotDebug', () => {
     );
     expect(log.mock.calls.flat().join(' ')).not.toContain(TestBed.inject(JotAuth).token()!);
     log.mockRestore();
+  });
+
+  it('names the origin the policy judged: a relative URL resolved against <base href>, not location', () => {
+    const base = document.createElement('base');
+    base.href = 'https://cdn.example.org/app/';
+    document.head.appendChild(base);
+    try {
+      TestBed.configureTestingModule({
+        providers: [
+          provideHttpClient(withInterceptors([jotInterceptor])),
+          provideHttpClientTesting(),
+          provideJot({ loginUrl: '/authenticate' }, withStorage('memory'), withJotDebug()),
+        ],
+      });
+      const log = jest.spyOn(console, 'debug').mockImplementation(() => undefined);
+      TestBed.inject(JotAuth).setTokens({ accessToken: fakeJwt({}) });
+      TestBed.inject(HttpClient).get('data/x').subscribe();
+      const req = TestBed.inject(HttpTestingController).expectOne(() => true);
+      expect(req.request.headers.has('Authorization')).toBe(false);
+      req.flush({});
+      expect(log.mock.calls.at(-1)?.[0]).toBe(
+        'ngx-jot: GET data/x: not attached: origin https://cdn.example.org not in allowedOrigins []',
+      );
+      log.mockRestore();
+    } finally {
+      base.remove();
+    }
   });
 });

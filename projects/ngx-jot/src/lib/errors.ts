@@ -51,17 +51,20 @@ export class JotError extends Error {
   }
 }
 
-/** Dev-mode check that survives builds without Angular's global (`ngDevMode` undefined = dev). */
-export function isDevMode(): boolean {
-  return typeof ngDevMode === 'undefined' || !!ngDevMode;
-}
+/** Dev-mode warnings already given, per application (keyed by its `JOT_CONFIG`): each is given once. */
+const givenWarnings = new WeakMap<object, Set<string>>();
 
-/** Warns in dev mode only, and once per distinct message per `seen` set (kept by the caller's injector). */
-export function warnOnce(seen: Set<string>, message: string): void {
-  if (isDevMode() && !seen.has(message)) {
-    seen.add(message);
-    console.warn(`ngx-jot: ${message}`);
-  }
+/**
+ * Warns once per distinct message per application. Every call sits in an `if (ngDevMode)` branch,
+ * so production builds drop the calls and this function. (`ngDevMode` is the one dev-mode test of
+ * this library, as in Angular's own code: @angular/core defines it when it loads.)
+ */
+export function warnOnce(application: object, message: string): void {
+  let given = givenWarnings.get(application);
+  if (!given) givenWarnings.set(application, (given = new Set()));
+  if (given.has(message)) return;
+  given.add(message);
+  console.warn(`ngx-jot: ${message}`);
 }
 
 export function configError(message: string): JotError {

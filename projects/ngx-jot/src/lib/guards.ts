@@ -20,10 +20,11 @@ import {
 import type { JwtPayload } from 'jwt-decode';
 import { type Observable, catchError, defaultIfEmpty, from, isObservable, map, switchMap } from 'rxjs';
 
+import { JOT_CONFIG } from './config';
 import { configError, warnOnce } from './errors';
-import { JotAuth, type JotInternals } from './jot-auth';
-import type { JotSession } from './token';
-import { JOT_CONFIG } from './tokens';
+import type { JotSession } from './jwt-session';
+import { isProtecting, markProtecting } from './protected-routes';
+import { SessionState } from './session-state';
 
 /**
  * A guard that serves as `canActivate`, `canActivateChild` and `canMatch` alike.
@@ -34,9 +35,6 @@ type JotGuardFn = CanActivateFn & CanActivateChildFn & CanMatchFn;
 
 /** Navigation state of a claims guard's redirect to `forbiddenRoute`. */
 const FORBIDDEN_STATE = 'ɵjotForbidden';
-
-/** The protecting guards (`jotGuard`, each `jotClaimsGuard`), so JotAuth can tell whether the page shown is protected. */
-const PROTECTING = new WeakSet();
 
 /**
  * "/" not followed by "/" or "\" ("//host" and "/\host" are network-path references: the browser
@@ -81,7 +79,7 @@ export function jotClaimsGuard<TClaims = JwtPayload>(predicate: (claims: TClaims
         : '',
     );
   }
-  return protecting(predicate as (claims: JwtPayload) => boolean);
+  return protecting(claimsCheck(predicate as (claims: JwtPayload) => boolean));
 }
 
 /**
@@ -94,27 +92,25 @@ export function jotClaimsGuard<TClaims = JwtPayload>(predicate: (claims: TClaims
  * ```
  */
 export const jotGuestGuard: JotGuardFn = (...args: GuardArgs) => {
-  const auth = inject(JotAuth);
-  const jot = auth.ɵ;
-  jot.isGuarded ??= showsProtectedRoute;
+  const state = inject(SessionState);
   const router = inject(Router);
-  if (isPlatformServer(inject(PLATFORM_ID)) && jot.config.ssr === 'defer') {
+  if (isPlatformServer(inject(PLATFORM_ID)) && state.config.ssr === 'defer') {
     // The server may render the (public) login page, but leaves any redirect to the browser.
-    return jot.session() === null;
+    return state.session() === null;
   }
   // Sent here as "forbidden" (forbiddenRoute is loginRoute): show the page, e.g. to switch user.
   // Sending them on could land on another route they may not see, and back here, forever.
   if (router.currentNavigation()?.extras.state?.[FORBIDDEN_STATE]) return true;
-  return whenJudged(auth, jot, (session) => {
+  return whenJudged(state, (session) => {
     if (!session) return true;
-    const [route, state, partial] = args;
-    const queryParams = Array.isArray(state)
+    const [route, routerState, partial] = args;
+    const queryParams = Array.isArray(routerState)
       ? (partial?.queryParams ?? router.currentNavigation()?.extractedUrl.queryParams ?? {})
       : (route as ActivatedRouteSnapshot).queryParams;
     // Anything but a string (an array, for a repeated parameter) is '/'.
     let target = router.parseUrl(safeReturnUrl(queryParams['returnUrl'] as string | undefined));
     // A returnUrl that is the login page itself would only come back here.
-    if (samePath(target, router.parseUrl(jot.config.loginRoute))) target = router.parseUrl('/');
+    if (samePath(target, router.parseUrl(state.config.loginRoute))) target = router.parseUrl('/');
     return new RedirectCommand(target, { replaceUrl: true });
   });
 };
@@ -155,20 +151,23 @@ export function checkLoginRoute(): void {
 
 // ---- internals ----
 
-function protecting(predicate: ((claims: JwtPayload) => boolean) | null): JotGuardFn {
+/**
+ * What a logged-in user meets beyond "logged in": `jotGuard` has none (true); `jotClaimsGuard`
+ * checks the claims. Passed in, so an app with `jotGuard` alone does not ship the claims check.
+ */
+type SessionCheck = (session: JotSession, state: SessionState, router: Router) => GuardResult;
+
+function protecting(check: SessionCheck | null): JotGuardFn {
   const guard: JotGuardFn = (...args: GuardArgs) => {
-    const auth = inject(JotAuth);
-    const jot = auth.ɵ;
-    // Installed once per JotAuth: the hook that tells whether the page shown is protected.
-    jot.isGuarded ??= showsProtectedRoute;
+    const state = inject(SessionState);
     const router = inject(Router);
     // The server knows no browser session: it renders neither the page nor a redirect. For
     // @angular/ssr that `false` is a failed navigation (404, or a failed prerender): the route
     // belongs in the browser, which `ng add` sets up with jotProtectedPaths().
-    if (isPlatformServer(inject(PLATFORM_ID)) && jot.config.ssr === 'defer') {
-      if (typeof ngDevMode === 'undefined' || ngDevMode) {
+    if (isPlatformServer(inject(PLATFORM_ID)) && state.config.ssr === 'defer') {
+      if (ngDevMode) {
         warnOnce(
-          jot.warned,
+          state.config,
           `a route behind jotGuard or jotClaimsGuard was rendered on the server, which cannot see the browser's ` +
             `session, so the server's navigation fails (@angular/ssr answers 404; prerendering fails the build). ` +
             `Render it in the browser: first in app.routes.server.ts, add ` +
@@ -177,47 +176,53 @@ function protecting(predicate: ((claims: JwtPayload) => boolean) | null): JotGua
       }
       return false;
     }
-    return whenJudged(auth, jot, (session) => {
-      if (!session) {
-        const [, state] = args;
-        let returnUrl: string;
-        if (Array.isArray(state)) {
-          // canMatch runs before the final URL is known: the navigation holds what was asked for.
-          const nav = router.currentNavigation();
-          const tree = nav?.extractedUrl ?? nav?.initialUrl;
-          returnUrl = tree ? router.serializeUrl(tree) : `/${state.map((s) => s.path).join('/')}`;
-        } else {
-          returnUrl = state.url;
-        }
-        // The URL asked for, with its query and fragment, joins the query of loginRoute.
-        // (parseUrl makes a new tree each time, so changing it is safe.)
-        const login = router.parseUrl(jot.config.loginRoute);
-        login.queryParams = { ...login.queryParams, returnUrl };
-        return new RedirectCommand(login, { replaceUrl: true });
-      }
-      if (!predicate) return true;
-      let passes = false;
-      try {
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare -- only a real `true` lets through; a truthy non-boolean from an untyped predicate denies.
-        passes = predicate(session.claims) === true;
-      } catch (e) {
-        // A predicate that throws (a claim of an unexpected shape) denies rather than lets through.
-        if (typeof ngDevMode === 'undefined' || ngDevMode)
-          warnOnce(jot.warned, `a jotClaimsGuard predicate threw (${String(e)}); access was denied.`);
-      }
-      // No returnUrl: a guest guard on that route would send the user straight back here. The
-      // state tells a guest guard there (forbiddenRoute defaults to loginRoute) to let them in.
-      return (
-        passes ||
-        new RedirectCommand(router.parseUrl(jot.config.forbiddenRoute), {
-          replaceUrl: true,
-          state: { [FORBIDDEN_STATE]: true },
-        })
-      );
-    });
+    return whenJudged(state, (session) =>
+      session ? (check?.(session, state, router) ?? true) : toLogin(router, state.config.loginRoute, args[1]),
+    );
   };
-  PROTECTING.add(guard);
+  markProtecting(guard);
   return guard;
+}
+
+/** The redirect of a user without a session: `loginRoute`, with the URL asked for as `returnUrl`. */
+function toLogin(router: Router, loginRoute: string, routerState: RouterStateSnapshot | UrlSegment[]): RedirectCommand {
+  let returnUrl: string;
+  if (Array.isArray(routerState)) {
+    // canMatch runs before the final URL is known: the navigation holds what was asked for.
+    const nav = router.currentNavigation();
+    const tree = nav?.extractedUrl ?? nav?.initialUrl;
+    returnUrl = tree ? router.serializeUrl(tree) : `/${routerState.map((segment) => segment.path).join('/')}`;
+  } else {
+    returnUrl = routerState.url;
+  }
+  // The URL asked for, with its query and fragment, joins the query of loginRoute.
+  // (parseUrl makes a new tree each time, so changing it is safe.)
+  const login = router.parseUrl(loginRoute);
+  login.queryParams = { ...login.queryParams, returnUrl };
+  return new RedirectCommand(login, { replaceUrl: true });
+}
+
+/** `jotClaimsGuard`'s check: the predicate, or `forbiddenRoute` (no returnUrl) when it fails or throws. */
+function claimsCheck(predicate: (claims: JwtPayload) => boolean): SessionCheck {
+  return (session, state, router) => {
+    let passes = false;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare -- only a real `true` lets through; a truthy non-boolean from an untyped predicate denies.
+      passes = predicate(session.claims) === true;
+    } catch (error) {
+      // A predicate that throws (a claim of an unexpected shape) denies rather than lets through.
+      if (ngDevMode) warnOnce(state.config, `a jotClaimsGuard predicate threw (${String(error)}); access was denied.`);
+    }
+    // No returnUrl: a guest guard on that route would send the user straight back here. The
+    // state tells a guest guard there (forbiddenRoute defaults to loginRoute) to let them in.
+    return (
+      passes ||
+      new RedirectCommand(router.parseUrl(state.config.forbiddenRoute), {
+        replaceUrl: true,
+        state: { [FORBIDDEN_STATE]: true },
+      })
+    );
+  };
 }
 
 /**
@@ -225,20 +230,18 @@ function protecting(predicate: ((claims: JwtPayload) => boolean) | null): JotGua
  * refreshed waits, for the one refresh in flight; a refresh that fails means no session.
  * `decide` always answers synchronously.
  */
-function whenJudged(
-  auth: JotAuth<unknown>,
-  jot: JotInternals,
-  decide: (session: JotSession | null) => GuardResult,
-): MaybeAsync<GuardResult> {
+function whenJudged(state: SessionState, decide: (session: JotSession | null) => GuardResult): MaybeAsync<GuardResult> {
   /** The session while its token is fresh, else null. */
   const fresh = (session: JotSession | null) => (session && Date.now() < session.staleAt ? session : null);
   const judge = (): GuardResult | Observable<GuardResult> => {
-    const session = jot.session();
+    const session = state.session();
     if (!session || fresh(session)) return decide(session);
-    // A stale token that cannot be refreshed is no session; JotAuth's timer ends it.
-    if (!jot.canRefresh(session)) return decide(null);
-    return auth.refresh().pipe(
-      map(() => decide(fresh(jot.session()))),
+    // A stale token that cannot be refreshed is no session; the expiry timer ends it.
+    const refresher = state.refresher;
+    if (!refresher || !state.canRefresh(session)) return decide(null);
+    // Asked for by ngx-jot, not by the app: it keeps the floor between refreshes ('needed').
+    return refresher.refresh().pipe(
+      map(() => decide(fresh(state.session()))),
       // Rejected (the session has ended) or unreachable (kept, but still stale): not logged in now.
       // (An array is an ObservableInput of its items.)
       catchError(() => [decide(null)]),
@@ -248,8 +251,8 @@ function whenJudged(
     );
   };
   // An async store is still being read (normally done by the app initializer already).
-  return jot.restoring
-    ? from(jot.restoring).pipe(
+  return state.restoring
+    ? from(state.restoring).pipe(
         switchMap(() => {
           const result = judge();
           return isObservable(result) ? result : [result];
@@ -262,30 +265,9 @@ function samePath(a: UrlTree, b: UrlTree): boolean {
   const path = (t: UrlTree) => {
     // Typed as always there, but '/' has no primary child.
     const primary = t.root.children['primary'] as UrlSegmentGroup | undefined;
-    return primary?.segments.map((s) => s.path).join('/') ?? '';
+    return primary?.segments.map((segment) => segment.path).join('/') ?? '';
   };
   return path(a) === path(b);
-}
-
-/** Is one of these guards `jotGuard` or a `jotClaimsGuard`? */
-export const isProtecting = (guards: unknown): boolean =>
-  Array.isArray(guards) && guards.some((g: unknown) => PROTECTING.has(g as object));
-
-/** Does the route tree shown use `jotGuard` or a `jotClaimsGuard`? (The `isGuarded` hook of JotAuth.) */
-function showsProtectedRoute(router: Router): boolean {
-  return protects(router.routerState.snapshot.root);
-}
-
-/** Is this route, or one below it, behind a protecting guard? */
-function protects(snapshot: ActivatedRouteSnapshot): boolean {
-  const config = snapshot.routeConfig;
-  return (
-    (!!config &&
-      (isProtecting(config.canActivate) ||
-        isProtecting(config.canMatch) ||
-        (snapshot.children.length > 0 && isProtecting(config.canActivateChild)))) ||
-    snapshot.children.some(protects)
-  );
 }
 
 /**

@@ -1,10 +1,12 @@
 import { withCrossTabSync } from './cross-tab';
 import { JotError } from './errors';
 import { JOT_ACTIVITY_KEY, withIdleLogout } from './idle-logout';
-import { type JotFeature, provideJot, withRefresh } from './provide-jot';
-import { FakeOrigin } from './testing-fakes/fake-browser';
-import { FakeJotServer } from './testing-fakes/fake-jot-server';
-import { type TabApp, openApp } from './testing-fakes/fake-tab-app';
+import type { JotFeature } from './feature';
+import { provideJot } from './provide-jot';
+import { withRefresh } from './refresher';
+import { FakeOrigin } from '../../testing-private/fake-browser';
+import { FakeJotServer } from '../../testing-private/fake-jot-server';
+import { type TabApp, openApp } from '../../testing-private/fake-tab-app';
 
 const AFTER = 120;
 const WARN = 30;

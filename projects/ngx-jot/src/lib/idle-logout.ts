@@ -21,10 +21,11 @@ import { DOCUMENT } from '@angular/common';
 import { DestroyRef, Injector, NgZone, inject, signal } from '@angular/core';
 
 import { configError } from './errors';
+import type { JotSessionWarning } from './events';
+import { JotFeatureKind, makeJotFeature, type JotFeature } from './feature';
+import { JOT_IDLE, type JotHost, type JotIdle } from './feature-contracts';
 import { JotAuth } from './jot-auth';
-import { JotFeatureKind, type JotFeature } from './provide-jot';
-import { JOT_DEFAULT_WARN_SECONDS, JOT_IDLE, type JotIdle, type JotSessionWarning } from './session-warning';
-import type { JotHost } from './tokens';
+import { JOT_DEFAULT_WARN_SECONDS } from './session-warning';
 
 /** Options of `withIdleLogout()`. */
 export interface JotIdleLogoutOptions {
@@ -78,22 +79,21 @@ export function withIdleLogout(options: JotIdleLogoutOptions): JotFeature<JotFea
         : '',
     );
   }
-  return {
-    ɵkind: JotFeatureKind.IdleLogout,
-    ɵproviders: [{ provide: JOT_IDLE, useValue: (host: JotHost) => createIdle(host, after * 1000, warn * 1000) }],
-  };
+  return makeJotFeature(JotFeatureKind.IdleLogout, [
+    { provide: JOT_IDLE, useValue: (host: JotHost) => createIdle(host, after * 1000, warn * 1000) },
+  ]);
 }
 
 /** Two warnings say the same: the signal skips an equal one, and no second event goes out. */
 const sameWarning = (a: JotSessionWarning | null, b: JotSessionWarning | null): boolean =>
   a === b || (!!a && !!b && +a.endsAt === +b.endsAt);
 
-/** Made in JotAuth's injection context, in the browser only. */
+/** Made in the session's injection context, in the browser only. */
 function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
   const doc = inject(DOCUMENT);
-  const win = doc.defaultView;
   const zone = inject(NgZone);
   const injector = inject(Injector);
+  const shared = sharedActivity(doc.defaultView);
   const warning = signal<JotSessionWarning | null>(null, { equal: sameWarning });
   /** Idle time added by ngx-jot/testing (`advanceIdleTime()`). */
   let skipped = 0;
@@ -107,14 +107,6 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let destroyed = false;
 
-  const readShared = (): number => {
-    try {
-      return Number(win?.localStorage.getItem(JOT_ACTIVITY_KEY)) || 0;
-    } catch {
-      // Storage blocked: this tab counts alone.
-      return 0;
-    }
-  };
   /** Takes another tab's activity when it is later than what this tab knows (and not in the future: a clock set back). */
   const learn = (wall: number) => {
     const now = wallNow();
@@ -132,11 +124,7 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
     lastMono = monoNow();
     if (lastMono - sharedMono >= THROTTLE_MS) {
       sharedMono = lastMono;
-      try {
-        win?.localStorage.setItem(JOT_ACTIVITY_KEY, String(lastWall));
-      } catch {
-        // Storage blocked or full: the other tabs do not hear of it.
-      }
+      shared.write(lastWall);
     }
     check();
   };
@@ -147,10 +135,11 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
       warning.set(null);
       return;
     }
-    learn(readShared());
+    learn(shared.read());
     const left = afterMs - idleFor();
     if (left <= 0) {
       warning.set(null);
+      // logout(), not the session's end(): logoutUrl ends the session on the server too.
       zone.run(() => injector.get(JotAuth).logout({ reason: 'idle' }));
       return;
     }
@@ -176,56 +165,77 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
     }
     if (warning() !== null || monoNow() - lastMono >= THROTTLE_MS) active();
   };
-  const onStorage = (event: StorageEvent) => {
-    if (event.key !== JOT_ACTIVITY_KEY) return;
-    learn(Number(event.newValue) || 0);
+  const onStorage = (event: Event) => {
+    const { key, newValue } = event as StorageEvent;
+    if (key !== JOT_ACTIVITY_KEY) return;
+    learn(Number(newValue) || 0);
     check();
   };
-  const options = { capture: true, passive: true };
-  if (win) {
-    zone.runOutsideAngular(() => {
-      for (const type of ACTIVITY_EVENTS) win.addEventListener(type, onInput, options);
-      win.addEventListener('storage', onStorage);
-      win.addEventListener('focus', check);
-      win.addEventListener('pageshow', check);
-      doc.addEventListener('visibilitychange', check);
-    });
-  }
+  const win = doc.defaultView;
+  const unlisten = zone.runOutsideAngular(() => [
+    listen(win, ACTIVITY_EVENTS, onInput, { capture: true, passive: true }),
+    listen(win, ['storage'], onStorage),
+    listen(win, ['focus', 'pageshow'], check),
+    listen(doc, ['visibilitychange'], check),
+  ]);
   // Page load is no activity: what the tabs shared counts, and only without it the load.
-  const stored = readShared();
+  const stored = shared.read();
   learn(stored && stored <= wallNow() ? stored : wallNow());
-
-  // JotAuth is being made while this runs: its events are followed from the next microtask on
-  // (a restored session is judged then). A session that begins counts as activity.
-  const subscription = Promise.resolve().then(() =>
-    destroyed
-      ? null
-      : injector.get(JotAuth).events.subscribe((event) => {
-          if (event.type === 'login') active();
-          else if (event.type === 'logout') check();
-        }),
-  );
-  void subscription.then(() => check());
+  // A session that begins counts as activity; one that ends stops the timer and the warning.
+  const subscription = host.events.subscribe((event) => {
+    if (event.type === 'login') active();
+    else if (event.type === 'logout') check();
+  });
+  // The session restores itself after this is made: judge it then.
+  void Promise.resolve().then(check);
   inject(DestroyRef).onDestroy(() => {
     destroyed = true;
     clearTimeout(timer);
-    void subscription.then((s) => s?.unsubscribe());
-    if (!win) return;
-    for (const type of ACTIVITY_EVENTS) win.removeEventListener(type, onInput, options);
-    win.removeEventListener('storage', onStorage);
-    win.removeEventListener('focus', check);
-    win.removeEventListener('pageshow', check);
-    doc.removeEventListener('visibilitychange', check);
+    subscription.unsubscribe();
+    for (const remove of unlisten) remove();
   });
 
   return {
     warnMs,
     warning,
     keepAlive: active,
-    idle: () => !!host.session() && (learn(readShared()), idleFor() >= afterMs - SAME_DEADLINE_MS),
+    idle: () => !!host.session() && (learn(shared.read()), idleFor() >= afterMs - SAME_DEADLINE_MS),
     advance(ms) {
       skipped += ms;
       check();
     },
+  };
+}
+
+/** The time of the origin's last activity, in localStorage; storage that throws leaves each tab alone. */
+function sharedActivity(win: Window | null) {
+  return {
+    read(): number {
+      try {
+        return Number(win?.localStorage.getItem(JOT_ACTIVITY_KEY)) || 0;
+      } catch {
+        return 0;
+      }
+    },
+    write(wall: number): void {
+      try {
+        win?.localStorage.setItem(JOT_ACTIVITY_KEY, String(wall));
+      } catch {
+        // Blocked or full: the other tabs do not hear of it.
+      }
+    },
+  };
+}
+
+/** Adds `handler` for each of `types` on `target`; returns what removes them. */
+function listen(
+  target: EventTarget | null,
+  types: readonly string[],
+  handler: (event: Event) => void,
+  options?: AddEventListenerOptions,
+): () => void {
+  for (const type of types) target?.addEventListener(type, handler, options);
+  return () => {
+    for (const type of types) target?.removeEventListener(type, handler, options);
   };
 }

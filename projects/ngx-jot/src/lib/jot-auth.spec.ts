@@ -2,14 +2,18 @@ import { HttpClient, HttpErrorResponse, provideHttpClient, withInterceptors } fr
 import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
 import { EnvironmentInjector, createEnvironmentInjector } from '@angular/core';
 import { TestBed } from '@angular/core/testing';
-import { fakeJwt } from 'ngx-jot/testing';
+import { fakeJwt } from '../../testing-private/fake-jwt';
 
 import { JotError } from './errors';
-import { JotAuth, RESTORE_TIMEOUT_MS, type JotEvent } from './jot-auth';
+import { JotAuth } from './jot-auth';
+import { RESTORE_TIMEOUT_MS } from './await-store';
+import { type JotEvent } from './events';
 import { jotInterceptor } from './jot-interceptor';
-import { provideJot, withRefresh, withStorage } from './provide-jot';
+import { provideJot } from './provide-jot';
+import { withRefresh } from './refresher';
+import { withStorage } from './storage';
 import { JOT_STORAGE_KEY, type JotTokenStore } from './storage';
-import type { JotFeature } from './provide-jot';
+import type { JotFeature } from './feature';
 import type { JotConfig } from './config';
 
 function setup(features: JotFeature[] = [], config: Partial<JotConfig> = {}) {
@@ -127,6 +131,13 @@ describe('JotAuth.logout', () => {
     expect(req.request.headers.has('Authorization')).toBe(false);
     req.flush(null, { status: 500, statusText: 'down' }); // a failing logout call changes nothing
     expect(auth.token()).toBeNull();
+  });
+
+  it('sends {} to logoutUrl when no refresh token is held, as the refresh call does (never refresh_token: null)', () => {
+    const { auth, ctrl } = setup([], { logoutUrl: '/logout' });
+    auth.setTokens({ accessToken: fakeJwt({}) });
+    auth.logout();
+    expect(ctrl.expectOne('/logout').request.body).toEqual({});
   });
 });
 

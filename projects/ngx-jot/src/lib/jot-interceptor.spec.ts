@@ -2,13 +2,14 @@ import { HttpClient, HttpContext, provideHttpClient, withInterceptors } from '@a
 import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
 import { TestBed } from '@angular/core/testing';
 import fc from 'fast-check';
-import { fakeJwt } from 'ngx-jot/testing';
+import { fakeJwt } from '../../testing-private/fake-jwt';
 
 import type { JotConfig } from './config';
 import { JOT_SKIP } from './context';
 import { JotAuth } from './jot-auth';
 import { jotInterceptor } from './jot-interceptor';
-import { provideJot, withStorage } from './provide-jot';
+import { provideJot } from './provide-jot';
+import { withStorage } from './storage';
 
 const ALLOWED = ['https://api.example.com', 'http://localhost:3000'];
 const PATTERN = /^https:\/\/[a-z]+\.cdn\.example\.org$/;

@@ -11,8 +11,8 @@ import { Observable, catchError, filter, from, switchMap, throwError, timeout } 
 
 import { JOT_SKIP } from './context';
 import { JotError } from './errors';
-import { JotAuth, type JotInternals } from './jot-auth';
-import { isOtherSubject, type JotSession } from './token';
+import { isOtherSubject, type JotSession } from './jwt-session';
+import { SessionState } from './session-state';
 
 /**
  * How long a request whose token is still good waits for a proactive refresh (one ahead of
@@ -32,85 +32,91 @@ const AHEAD_REFRESH_WAIT_MS = 5_000;
  * ```
  */
 export const jotInterceptor: HttpInterceptorFn = (req, next) => {
-  const jot = inject(JotAuth).ɵ;
-  const { policy, config } = jot;
-  let excludedBy: string | RegExp | undefined;
+  const state = inject(SessionState);
+  const { policy, config } = state;
   // Why the token stays off, if it does; a caller that set the credential itself keeps it (and its 401).
-  const verdict = isSkipped(req)
-    ? 'skip'
-    : !policy.allowsOrigin(req.url)
-      ? 'origin'
-      : config.excludedUrls.length && (excludedBy = policy.excludedBy(req.url)) !== undefined
-        ? 'excluded'
-        : req.headers.has(config.headerName)
-          ? 'header-set'
-          : null;
-  if (verdict) {
-    jot.debug?.(req, verdict, excludedBy);
+  // (The log of withJotDebug() exists in development only, so production builds drop its calls.)
+  if (isSkipped(req)) {
+    if (ngDevMode) state.debug?.(req, 'skip');
+    return next(req);
+  }
+  if (!policy.allowsOrigin(req.url)) {
+    if (ngDevMode) state.debug?.(req, 'origin');
+    return next(req);
+  }
+  const excludedBy = config.excludedUrls.length ? policy.excludedBy(req.url) : undefined;
+  if (excludedBy !== undefined) {
+    if (ngDevMode) state.debug?.(req, 'excluded', excludedBy);
+    return next(req);
+  }
+  if (req.headers.has(config.headerName)) {
+    if (ngDevMode) state.debug?.(req, 'header-set');
     return next(req);
   }
   // An async store is still being read: the token this request should carry may be in it.
-  const restoring = jot.restoring;
-  return restoring ? from(restoring).pipe(switchMap(() => send(jot, req, next))) : send(jot, req, next);
+  const restoring = state.restoring;
+  if (restoring) return from(restoring).pipe(switchMap(() => send(state, req, next)));
+  return send(state, req, next);
 };
 
 /** Sends with the current token, first waiting for a refresh that runs or that an expired token needs. */
-function send(jot: JotInternals, req: HttpRequest<unknown>, next: HttpHandlerFn): Observable<HttpEvent<unknown>> {
-  const session = jot.session();
+function send(state: SessionState, req: HttpRequest<unknown>, next: HttpHandlerFn): Observable<HttpEvent<unknown>> {
+  const session = state.session();
   if (!session) {
-    jot.debug?.(req, 'no-token');
+    if (ngDevMode) state.debug?.(req, 'no-token');
     return next(req);
   }
-  const refresher = jot.refresher;
+  const refresher = state.refresher;
   const stale = Date.now() >= session.staleAt;
-  if (stale && !jot.canRefresh(session)) {
+  if (stale && !state.canRefresh(session)) {
     // Sending a token known to be expired only earns a 401: the session is over.
-    jot.end('expired');
-    jot.debug?.(req, 'expired');
+    state.end('expired');
+    if (ngDevMode) state.debug?.(req, 'expired');
     return next(req);
   }
   if (refresher && (refresher.busy || stale)) {
     // Held, not sent: it goes out once, with the token the refresh brings. Its refresh failing
     // is the error it sees (a JotError, its code saying why), since it never got a response.
     if (stale || !refresher.ahead) {
-      return refresher.refresh().pipe(switchMap((fresh) => attempt(jot, req, next, fresh, true)));
+      return refresher.refresh().pipe(switchMap((fresh) => attempt(state, req, next, fresh, true)));
     }
     // A refresh ahead of expiry: this token is still good, so the request waits a little for the
     // new one, but not for a refresh that fails transiently or hangs; it goes out with this token.
     return refresher.refresh('ahead').pipe(
-      timeout({ first: AHEAD_REFRESH_WAIT_MS, with: () => [null] }),
+      // Never until the token goes stale (tokens under a minute): it goes out while still good.
+      timeout({ first: Math.min(AHEAD_REFRESH_WAIT_MS, (session.staleAt - Date.now()) / 2), with: () => [null] }),
       // (An array is an ObservableInput of its items.)
       catchError((error: unknown) =>
         error instanceof JotError && error.code === 'refresh-unavailable' ? [null] : throwError(() => error),
       ),
       switchMap((fresh) => {
-        if (fresh) return attempt(jot, req, next, fresh, true);
-        const held = jot.session();
+        if (fresh) return attempt(state, req, next, fresh, true);
+        const held = state.session();
         // Expired meanwhile (or the session changed): judged again, as a request arriving now.
-        return held && Date.now() < held.staleAt ? attempt(jot, req, next, held, false) : send(jot, req, next);
+        return held && Date.now() < held.staleAt ? attempt(state, req, next, held, false) : send(state, req, next);
       }),
     );
   }
-  return attempt(jot, req, next, session, false);
+  return attempt(state, req, next, session, false);
 }
 
 /** One try with `session`'s token; a 401 goes to `recover`. */
 function attempt(
-  jot: JotInternals,
+  state: SessionState,
   req: HttpRequest<unknown>,
   next: HttpHandlerFn,
   session: JotSession,
   renewed: boolean,
 ): Observable<HttpEvent<unknown>> {
-  const { headerName, scheme } = jot.config;
-  jot.debug?.(req, 'attached');
+  const { headerName, scheme } = state.config;
+  if (ngDevMode) state.debug?.(req, 'attached');
   const authorized = req.clone({
     setHeaders: { [headerName]: scheme ? `${scheme} ${session.accessToken}` : session.accessToken },
   });
   return next(authorized).pipe(
     catchError((error: unknown) =>
       error instanceof HttpErrorResponse && error.status === 401 && isOurChallenge(error, scheme)
-        ? recover(jot, req, next, session, renewed, error)
+        ? recover(state, req, next, session, renewed, error)
         : throwError(() => error),
     ),
   );
@@ -121,15 +127,15 @@ function attempt(
  * still held starts a refresh, so no timing can make a loop.
  */
 function recover(
-  jot: JotInternals,
+  state: SessionState,
   req: HttpRequest<unknown>,
   next: HttpHandlerFn,
   used: JotSession,
   renewed: boolean,
   error: HttpErrorResponse,
 ): Observable<HttpEvent<unknown>> {
-  const current = jot.session();
-  const refresher = jot.refresher;
+  const current = state.session();
+  const refresher = state.refresher;
   const fail = () => throwError(() => error);
   // Another user's session (or none) now: this request is never replayed as that user.
   if (!current || isOtherSubject(current, used)) return fail();
@@ -138,18 +144,20 @@ function recover(
   if (renewed || !refresher) {
     // A fresh token rejected too (or no way to get one): the session is over, unless a newer
     // token arrived meanwhile, which this 401 says nothing about.
-    if (!newer) jot.end(refresher ? 'refresh-failed' : 'expired');
+    if (!newer) state.end(refresher ? 'refresh-failed' : 'expired');
     return fail();
   }
-  if (newer && !refresher.busy) return attempt(jot, req, next, current, true).pipe(hideReplay);
-  if (!jot.canRefresh(current)) {
-    jot.end('expired');
+  // A newer token known to be expired would only earn another 401: it waits for the refresh below.
+  if (newer && !refresher.busy && Date.now() < current.staleAt)
+    return attempt(state, req, next, current, true).pipe(hideReplay);
+  if (!state.canRefresh(current)) {
+    state.end('expired');
     return fail();
   }
   // Whatever ends the refresh, a caller that got a 401 sees its own 401.
   return refresher.refresh().pipe(
     catchError(fail),
-    switchMap((fresh) => attempt(jot, req, next, fresh, true)),
+    switchMap((fresh) => attempt(state, req, next, fresh, true)),
     hideReplay,
   );
 }

@@ -2,11 +2,13 @@ import { HttpClient, provideHttpClient, withInterceptors } from '@angular/common
 import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
 import { ApplicationRef, NgZone, provideZoneChangeDetection } from '@angular/core';
 import { TestBed, fakeAsync, flushMicrotasks, tick } from '@angular/core/testing';
-import { fakeJwt } from 'ngx-jot/testing';
+import { fakeJwt } from '../../testing-private/fake-jwt';
 
 import { JotAuth } from './jot-auth';
 import { jotInterceptor } from './jot-interceptor';
-import { provideJot, withRefresh, withStorage } from './provide-jot';
+import { provideJot } from './provide-jot';
+import { withRefresh } from './refresher';
+import { withStorage } from './storage';
 
 // The same library under zone.js: timers must not hold the zone unstable, and the refresh
 // queue must behave as it does zoneless.

@@ -1,4 +1,7 @@
-import type { ResolvedJotConfig } from './config';
+import { DOCUMENT } from '@angular/common';
+import { InjectionToken, inject } from '@angular/core';
+
+import { JOT_CONFIG, type ResolvedJotConfig } from './config';
 
 /** Bound of the per-URL decision cache; past it the cache starts over (URLs with ids vary). */
 const CACHE_LIMIT = 512;
@@ -58,6 +61,11 @@ export class OriginPolicy {
     this.#excluded = config.excludedUrls.map((entry) => (typeof entry === 'string' ? hrefOf(entry, against) : entry));
   }
 
+  /** The origin of `url` as this policy resolves it (against `document.baseURI`), or null when it does not parse. */
+  originOf(url: string): string | null {
+    return originOf(url, this.#base);
+  }
+
   /** The origin is the page's own or an allowed one. */
   allowsOrigin(url: string): boolean {
     // Hot path: "/api/x" is same-origin, with no parsing and no cache.
@@ -76,7 +84,7 @@ export class OriginPolicy {
         (origin === this.#self ||
           origins.has(origin) ||
           // Patterns have no g or y flag (resolveConfig drops them), so test() keeps no state.
-          originPatterns.some((p) => p.test(origin)));
+          originPatterns.some((pattern) => pattern.test(origin)));
       if (cache.size >= CACHE_LIMIT) cache.clear();
       cache.set(key, verdict);
     }
@@ -119,4 +127,12 @@ export function originOf(url: string, base?: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** The one origin policy of an application: the interceptor, the refresher and `withJotDebug()` ask it. */
+export const JOT_ORIGIN_POLICY = new InjectionToken<OriginPolicy>(ngDevMode ? 'JOT_ORIGIN_POLICY' : '');
+
+/** The policy of the injector's configuration; `provideJot()` provides one per injector that calls it. */
+export function createOriginPolicy(): OriginPolicy {
+  return new OriginPolicy(inject(JOT_CONFIG), inject(DOCUMENT, { optional: true }));
 }

@@ -1,6 +1,6 @@
 import type { Route } from '@angular/router';
 
-import { isProtecting } from './guards';
+import { isProtecting } from './protected-routes';
 
 /**
  * The paths of the routes behind `jotGuard` or a `jotClaimsGuard`, in the form server routes

@@ -1,12 +1,15 @@
 import { provideHttpClient, withInterceptors } from '@angular/common/http';
 import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
 import { TestBed } from '@angular/core/testing';
-import { fakeJwt } from 'ngx-jot/testing';
+import { fakeJwt } from '../../testing-private/fake-jwt';
 
 import { withIdleLogout } from './idle-logout';
-import { JotAuth, type JotEvent } from './jot-auth';
+import type { JotEvent } from './events';
+import { JotAuth } from './jot-auth';
 import { jotInterceptor } from './jot-interceptor';
-import { type JotFeature, provideJot, withRefresh } from './provide-jot';
+import type { JotFeature } from './feature';
+import { provideJot } from './provide-jot';
+import { withRefresh } from './refresher';
 import { JOT_STORAGE_KEY } from './storage';
 
 /** The session's absolute end: the refresh token's, warned of without withIdleLogout() too. */

@@ -9,11 +9,12 @@ import {
   ɵNoopNgZone as NoopNgZone,
 } from '@angular/core';
 import { TestBed } from '@angular/core/testing';
-import { fakeJwt } from 'ngx-jot/testing';
+import { fakeJwt } from '../../testing-private/fake-jwt';
 
 import { JotAuth } from './jot-auth';
 import { jotInterceptor } from './jot-interceptor';
-import { provideJot, withStorage } from './provide-jot';
+import { provideJot } from './provide-jot';
+import { withStorage } from './storage';
 
 @Component({
   selector: 'jot-whoami',

@@ -23,7 +23,7 @@ import {
   provideRouter,
 } from '@angular/router';
 import { JotAuth, type JotConfig, jotGuard, jotGuestGuard, jotInterceptor, provideJot, withRefresh } from 'ngx-jot';
-import { fakeJwt } from 'ngx-jot/testing';
+import { fakeJwt } from '../../testing-private/fake-jwt';
 import { Observable } from 'rxjs';
 
 // Jest's esbuild transform imports this CommonJS-in-ESM bundle with Node's interop (default = the

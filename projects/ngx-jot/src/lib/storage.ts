@@ -1,6 +1,12 @@
+import { DOCUMENT, isPlatformBrowser } from '@angular/common';
+import { InjectionToken, PLATFORM_ID, inject } from '@angular/core';
+
 import type { JotTokens } from './config';
-import { warnOnce } from './errors';
-import { isUsableSkew } from './token';
+import { JOT_AWAIT_STORE, awaitStore } from './await-store';
+import { JOT_CONFIG } from './config';
+import { configError, warnOnce } from './errors';
+import { JotFeatureKind, makeJotFeature, type JotFeature } from './feature';
+import { isUsableSkew } from './jwt-session';
 
 /**
  * Where tokens live. `get()` may return a Promise (Capacitor Preferences, IndexedDB); such a store
@@ -48,7 +54,7 @@ export const JOT_STORAGE_KEY = 'ngx-jot';
 /** A store that keeps the tokens in this injector only. */
 export function memoryStore(): JotTokenStore {
   let value: JotTokens | null = null;
-  return { get: () => value, set: (t) => void (value = t) };
+  return { get: () => value, set: (tokens) => void (value = tokens) };
 }
 
 /** A store over `window.sessionStorage` / `localStorage`; every access may throw (private mode, quota, policies). */
@@ -64,7 +70,7 @@ export function webStore(win: Window, kind: 'session' | 'local'): JotTokenStore 
       } catch {
         parsed = null;
       }
-      // Unreadable JSON is a malformed record, not a broken storage: JotAuth warns once and clears it.
+      // Unreadable JSON is a malformed record, not a broken storage: restore-session.ts warns once and clears it.
       return parsed && typeof parsed === 'object' ? (parsed as JotRecord) : { accessToken: '' };
     },
     set(tokens) {
@@ -74,79 +80,138 @@ export function webStore(win: Window, kind: 'session' | 'local'): JotTokenStore 
   };
 }
 
+const isStorageKind = (value: unknown): boolean => ['session', 'local', 'memory'].includes(value as string);
+
+/** Which store the application uses; set by `withStorage()`, `'session'` by default. */
+export const JOT_STORE_CHOICE = new InjectionToken<JotStorageKind | JotTokenStore>(ngDevMode ? 'JOT_STORE_CHOICE' : '');
+
+/** The stores of this application, made by `provideJot()` from `withStorage()`. */
+export const JOT_STORAGE = new InjectionToken<JotStorage>(ngDevMode ? 'JOT_STORAGE' : '');
+
+/**
+ * Where tokens live: `'session'` (default), `'local'`, `'memory'`, or a custom `JotTokenStore`.
+ * A store that throws degrades to memory and never crashes the app.
+ *
+ * @usageNotes
+ * ```ts
+ * provideJot({ loginUrl: '/authenticate' }, withStorage('local'))
+ * ```
+ */
+export function withStorage(store: JotStorageKind | JotTokenStore): JotFeature<JotFeatureKind.Storage> {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- runtime check for JavaScript callers and `any`; the type cannot promise it.
+  const custom = typeof store === 'object' && store !== null;
+  if (
+    ngDevMode &&
+    !(custom ? typeof store.get === 'function' && typeof store.set === 'function' : isStorageKind(store))
+  ) {
+    throw configError(
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- whatever a JavaScript caller passed; String() never throws on it.
+      `withStorage() takes 'session', 'local', 'memory' or an object with get() and set(tokens); got ${String(store)}.`,
+    );
+  }
+  return makeJotFeature(
+    JotFeatureKind.Storage,
+    // A custom store may answer get() with a promise: start-up waits for it (bounded).
+    custom
+      ? [
+          { provide: JOT_STORE_CHOICE, useValue: store },
+          { provide: JOT_AWAIT_STORE, useValue: awaitStore },
+        ]
+      : [{ provide: JOT_STORE_CHOICE, useValue: store }],
+    custom ? 'custom' : store,
+  );
+}
+
+/** The factory of `JOT_STORAGE`. */
+export function createStorage(): JotStorage {
+  const choice = inject(JOT_STORE_CHOICE);
+  const win = isPlatformBrowser(inject(PLATFORM_ID)) ? inject(DOCUMENT).defaultView : null;
+  // On the server there is no web storage: memory, silently (one store per request's injector).
+  const configured =
+    typeof choice === 'object' ? choice : win && choice !== 'memory' ? webStore(win, choice) : memoryStore();
+  return new JotStorage(configured, win ? () => webStore(win, 'local') : null, ngDevMode ? inject(JOT_CONFIG) : {});
+}
+
+/** Which of the two stores: the configured one, or local storage for "remember me". */
+type StoreRole = 'configured' | 'remember';
+
 /**
  * The stores of one application: the configured one, and local storage for "remember me"
  * sessions. A store that throws or rejects is replaced by memory for the rest of the app's
  * life (one dev-mode warning); the session goes on.
  */
 export class JotStorage {
-  /** [0]: the configured store; [1]: local storage for "remember me", made on first use. */
-  readonly #stores: (JotTokenStore | null)[];
-  readonly #written = [false, false];
+  /** The stores; "remember me" is made on first use (it may never be needed). */
+  readonly #stores: Record<StoreRole, JotTokenStore | null>;
+  /** Which stores may hold a session now (written or read from): a logout or a move clears them. */
+  readonly #written: Record<StoreRole, boolean> = { configured: false, remember: false };
+  readonly #makeRememberStore: (() => JotTokenStore) | null;
+  /** Whose warnings these are (the application's config, in development). */
+  readonly #application: object;
   #degraded = false;
 
-  constructor(
-    primary: JotTokenStore,
-    private readonly rememberFactory: (() => JotTokenStore) | null,
-    private readonly warned: Set<string>,
-  ) {
-    this.#stores = [primary, null];
+  constructor(configured: JotTokenStore, makeRememberStore: (() => JotTokenStore) | null, application: object) {
+    this.#stores = { configured, remember: null };
+    this.#makeRememberStore = makeRememberStore;
+    this.#application = application;
   }
 
   /** Reads the configured store, then the "remember me" store. */
   read(): { record: JotRecord | null; remember: boolean } | Promise<{ record: JotRecord | null; remember: boolean }> {
     // The store a session is read from counts as written: a later login elsewhere clears it.
-    const found = (record: JotTokens | null, which: 0 | 1) => {
-      if (record) this.#written[which] = true;
-      return { record, remember: which === 1 && !!record };
+    const found = (record: JotTokens | null, role: StoreRole) => {
+      if (record) this.#written[role] = true;
+      return { record, remember: role === 'remember' && !!record };
     };
-    const then = (record: JotTokens | null) => {
-      if (record) return found(record, 0);
-      const fromRemember = this.#use(1, (s) => s.get(), null);
-      return isPromise(fromRemember) ? fromRemember.then((r) => found(r, 1)) : found(fromRemember, 1);
+    const orRemembered = (record: JotTokens | null) => {
+      if (record) return found(record, 'configured');
+      const remembered = this.#use('remember', (store) => store.get(), null);
+      return isPromise(remembered)
+        ? remembered.then((record) => found(record, 'remember'))
+        : found(remembered, 'remember');
     };
-    const fromPrimary = this.#use(0, (s) => s.get(), null);
-    return isPromise(fromPrimary) ? fromPrimary.then(then) : then(fromPrimary);
+    const configured = this.#use('configured', (store) => store.get(), null);
+    return isPromise(configured) ? configured.then(orRemembered) : orRemembered(configured);
   }
 
   /** Writes synchronously where the store allows, so a reload right after sees the change. */
   write(record: JotRecord | null, remember = false): void {
-    const target = remember ? 1 : 0;
-    for (const which of [0, 1] as const) {
+    const target: StoreRole = remember ? 'remember' : 'configured';
+    for (const role of ['configured', 'remember'] as const) {
       // A session lives in one store only: "remember me" moves it out of the default store. A
       // logout clears both ("remember me" may have been written by another tab or an earlier visit).
-      const value = which === target ? record : null;
-      if (value || !record || this.#written[which]) {
-        this.#written[which] = !!value;
+      const value = role === target ? record : null;
+      if (value || !record || this.#written[role]) {
+        this.#written[role] = !!value;
         // `void`: #use() already catches an async store's failure; writes are not awaited.
-        void this.#use(which, (s) => s.set(value), undefined);
+        void this.#use(role, (store) => store.set(value), undefined);
       }
     }
   }
 
   /** Runs `fn` on a store; a store that throws or rejects is replaced by memory. */
-  #use<T>(which: 0 | 1, fn: (store: JotTokenStore) => T | Promise<T>, fallback: T): T | Promise<T> {
-    if (which && !this.#stores[1] && this.rememberFactory) this.#stores[1] = this.rememberFactory();
-    const store = this.#stores[which];
+  #use<T>(role: StoreRole, fn: (store: JotTokenStore) => T | Promise<T>, fallback: T): T | Promise<T> {
+    if (role === 'remember') this.#stores.remember ??= this.#makeRememberStore?.() ?? null;
+    const store = this.#stores[role];
     if (!store) return fallback;
     const degrade = (error: unknown): T => {
-      if (!this.#degraded) {
+      // One warning for the first failure, in development.
+      if (ngDevMode && !this.#degraded) {
         this.#degraded = true;
-        if (typeof ngDevMode === 'undefined' || ngDevMode)
-          warnOnce(
-            this.warned,
-            `the ${which ? '"remember me" (local)' : 'token'} storage failed (${String(error)}); ` +
-              `keeping the session in memory for this page instead. Use withStorage('memory') or a custom JotTokenStore if storage is unavailable here.`,
-          );
+        warnOnce(
+          this.#application,
+          `the ${role === 'remember' ? '"remember me" (local)' : 'token'} storage failed (${String(error)}); ` +
+            `keeping the session in memory for this page instead. Use withStorage('memory') or a custom JotTokenStore if storage is unavailable here.`,
+        );
       }
-      this.#stores[which] = memoryStore();
+      this.#stores[role] = memoryStore();
       return fallback;
     };
     try {
       const result = fn(store);
       return isPromise(result) ? result.catch(degrade) : result;
-    } catch (e) {
-      return degrade(e);
+    } catch (error) {
+      return degrade(error);
     }
   }
 }

@@ -1,6 +1,7 @@
 import { type EnvironmentProviders, Injectable, Injector, inject, makeEnvironmentProviders } from '@angular/core';
 import {
   JotAuth,
+  JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS,
   JotError,
   provideJot,
   withIdleLogout,
@@ -9,6 +10,8 @@ import {
   type JotFeature,
   type JotIdleLogoutOptions,
   ɵJOT_REFRESHER,
+  ɵJotSessionState,
+  ɵrefreshRequestBody,
   type ɵJotHost,
   type ɵJotRefresher,
   type ɵJotSession,
@@ -52,11 +55,15 @@ export class JotTestingController {
     return this.injector.get(JotAuth);
   }
 
+  private get session(): ɵJotSessionState {
+    return this.injector.get(ɵJotSessionState);
+  }
+
   /** Replaces the token with one that expired a minute ago (the refresh token stays). */
   expireToken(): void {
     const claims = (this.auth.claims() as Record<string, unknown> | null) ?? {};
     const { iat: _iat, exp: _exp, ...rest } = claims;
-    this.auth.ɵ.adopt({ accessToken: fakeJwt(rest, { expiresInSeconds: -60 }) }, { fresh: false, from: 'refresh' });
+    this.session.adopt({ accessToken: fakeJwt(rest, { expiresInSeconds: -60 }) }, { fresh: false, from: 'refresh' });
   }
 
   /**
@@ -77,7 +84,7 @@ export class JotTestingController {
 
   /** Another tab logged out: the session ends here with reason `other-tab`. */
   logoutInOtherTab(): void {
-    this.auth.ɵ.end('other-tab', { broadcast: false });
+    this.session.end('other-tab', { broadcast: false });
   }
 
   /**
@@ -85,7 +92,7 @@ export class JotTestingController {
    * warning and the idle logout happen now if they are due, without waiting or fake timers.
    */
   advanceIdleTime(seconds: number): void {
-    const idle = this.auth.ɵ.idle;
+    const idle = this.session.idle;
     if (!idle) {
       throw new JotError(
         'config',
@@ -124,7 +131,7 @@ export class JotTestingController {
       host.emit({ type: 'refresh-failure', error });
       return throwError(() => error);
     }
-    host.emit({ type: 'refresh-success' });
+    host.emit({ type: 'refresh-success', source: 'this-tab' });
     return of(adopted);
   }
 }
@@ -160,10 +167,10 @@ export function provideJotTesting(options: JotTestingOptions = {}): EnvironmentP
         const controller = inject(JotTestingController);
         return (host: ɵJotHost): ɵJotRefresher => ({
           withCredentials: false,
-          refreshBeforeMs: 30_000,
+          refreshBeforeMs: JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS * 1000,
           busy: false,
           ahead: false,
-          body: (refreshToken) => ({ refresh_token: refreshToken }),
+          body: (refreshToken) => ɵrefreshRequestBody(refreshToken),
           refresh: () => controller.ɵrefresh(host),
           cancel: () => undefined,
         });

@@ -19,11 +19,14 @@ import {
 } from '@angular/core';
 import { provideRouter } from '@angular/router';
 
-import type { JotConfig } from '../config';
-import { withCrossTabSync } from '../cross-tab';
-import { JotAuth, type JotEvent } from '../jot-auth';
-import { jotInterceptor } from '../jot-interceptor';
-import { type JotFeature, provideJot, withRefresh } from '../provide-jot';
+import type { JotConfig } from '../src/lib/config';
+import { withCrossTabSync } from '../src/lib/cross-tab';
+import { JotAuth } from '../src/lib/jot-auth';
+import { type JotEvent } from '../src/lib/events';
+import { jotInterceptor } from '../src/lib/jot-interceptor';
+import { type JotFeature } from '../src/lib/feature';
+import { provideJot } from '../src/lib/provide-jot';
+import { withRefresh } from '../src/lib/refresher';
 import type { FakeTab } from './fake-browser';
 import type { FakeJotServer } from './fake-jot-server';
 
@@ -44,12 +47,13 @@ export interface TabApp {
  */
 export function openApp(
   tab: FakeTab,
-  server: FakeJotServer,
+  server: Pick<FakeJotServer, 'backend'>,
   options: {
     config?: Partial<JotConfig>;
     features?: JotFeature[];
     platform?: 'browser' | 'server';
     zone?: boolean;
+    router?: boolean;
   } = {},
 ): TabApp {
   const features = options.features ?? [withRefresh({ url: '/refresh' }), withCrossTabSync()];
@@ -60,7 +64,7 @@ export function openApp(
       { provide: DOCUMENT, useValue: tab.document },
       // As bootstrapApplication() does: the scheduler always, then zone.js on top where asked.
       options.zone ? [provideSchedulerInternal(), provideZoneChangeDetection()] : provideZonelessChangeDetection(),
-      provideRouter([]),
+      options.router === false ? [] : provideRouter([]),
       provideLocationMocks(),
       provideHttpClient(withInterceptors([jotInterceptor])),
       { provide: HttpBackend, useValue: server.backend(tab.name) },

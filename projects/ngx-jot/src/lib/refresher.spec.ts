@@ -1,8 +1,10 @@
 import {
+  type HttpBackend,
   HttpClient,
   HttpContext,
   HttpContextToken,
   HttpErrorResponse,
+  type HttpEvent,
   HttpEventType,
   HttpHeaders,
   HttpParams,
@@ -13,15 +15,24 @@ import {
 import { HttpTestingController, provideHttpClientTesting, type TestRequest } from '@angular/common/http/testing';
 import { ApplicationRef } from '@angular/core';
 import { TestBed } from '@angular/core/testing';
-import { fakeJwt } from 'ngx-jot/testing';
-import { Subject, takeUntil } from 'rxjs';
+import type { ActivatedRouteSnapshot, RouterStateSnapshot } from '@angular/router';
+import { Observable, Subject, takeUntil } from 'rxjs';
+
+import { fakeJwt } from '../../testing-private/fake-jwt';
+import { FakeOrigin } from '../../testing-private/fake-browser';
+import { openApp } from '../../testing-private/fake-tab-app';
 
 import type { JotConfig } from './config';
 import { JotError } from './errors';
-import { JotAuth, type JotEvent } from './jot-auth';
+import { JotAuth } from './jot-auth';
+import { type JotEvent } from './events';
+import { jotGuard } from './guards';
 import { jotInterceptor } from './jot-interceptor';
-import { provideJot, withRefresh, withStorage } from './provide-jot';
-import type { JotRefreshOptions } from './refresh-queue';
+import { provideJot } from './provide-jot';
+import { withRefresh } from './refresher';
+import { withStorage } from './storage';
+import type { JotRefreshOptions } from './refresher';
+import { JOT_STORAGE_KEY } from './storage';
 
 const UNAUTHORIZED = { status: 401, statusText: 'Unauthorized' };
 
@@ -103,7 +114,9 @@ describe('401 handling: one refresh, a queue, one replay', () => {
       expect(answers).toHaveLength(n);
       expect(new Set(answers.map((a) => (a as { id: string }).id)).size).toBe(n);
       expect(events.filter((e) => e.type === 'refresh-start')).toHaveLength(1);
-      expect(events.filter((e) => e.type === 'refresh-success')).toHaveLength(1);
+      expect(events.filter((e) => e.type === 'refresh-success')).toEqual([
+        { type: 'refresh-success', source: 'this-tab' },
+      ]);
     },
   );
 
@@ -536,6 +549,22 @@ describe('proactive refresh and the clock', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
+  it('a guard that needs a refresh keeps the one-a-second floor, as every refresh ngx-jot starts itself', () => {
+    const { ctrl, auth } = setup();
+    auth.setTokens({ accessToken: fakeJwt({ sub: 'a' }, { expiresInSeconds: -60 }), refreshToken: 'r1' });
+    auth.refresh().subscribe({ error: () => undefined });
+    ctrl.expectOne('/refresh').flush(null, { status: 503, statusText: 'Service Unavailable' });
+    let decided: unknown;
+    const guarded = TestBed.runInInjectionContext(() =>
+      jotGuard({} as ActivatedRouteSnapshot, { url: '/account' } as RouterStateSnapshot),
+    ) as Observable<unknown>;
+    guarded.subscribe((result) => (decided = result));
+    ctrl.expectNone('/refresh');
+    jest.advanceTimersByTime(1_000);
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ sub: 'a', gen: 2 }), refresh_token: 'r2' });
+    expect(decided).toBe(true);
+  });
+
   it('refreshes before exp, is cancelled by logout, leaves no timer, and never blocks stability', async () => {
     const { ctrl, auth } = setup({ refreshBeforeExpirySeconds: 30 });
     auth.setTokens({ accessToken: fakeJwt({}, { expiresInSeconds: 120 }), refreshToken: 'r1' });
@@ -746,6 +775,60 @@ describe('proactive refresh and the clock', () => {
     ctrl.expectOne('/api/next').flush('ok');
   });
 
+  it('a request held behind a hanging proactive refresh goes out before its short-lived token goes stale', () => {
+    // Found by the session model: held for the full 5 s, a 20 s token went stale first, and the
+    // request then failed with the refresh.
+    const { http, ctrl, auth } = setup();
+    const token = fakeJwt({ sub: 'a' }, { expiresInSeconds: 20 });
+    auth.setTokens({ accessToken: token, refreshToken: 'r1' });
+    jest.advanceTimersByTime(11_000); // the proactive refresh (due at 10 s) hangs; stale at 15 s
+    const hanging = ctrl.expectOne('/refresh');
+    let answer: unknown;
+    http.get('/api').subscribe((body) => (answer = body));
+    jest.advanceTimersByTime(3_000);
+    const sent = ctrl.expectOne('/api');
+    expect(bearer(sent)).toBe(`Bearer ${token}`);
+    sent.flush('ok');
+    expect(answer).toBe('ok');
+    hanging.flush({ access_token: fakeJwt({ sub: 'a' }, { expiresInSeconds: 20 }), refresh_token: 'r2' });
+  });
+
+  it('the one-a-second floor counts from the last call out, a 429 retry included', () => {
+    // Found by the session model: it counted from the start of the refresh, so a retry 1 s in,
+    // answered 500, was followed 60 ms later by a visibilitychange refresh.
+    const { ctrl, auth } = setup();
+    auth.setTokens({ accessToken: fakeJwt({ sub: 'a' }, { expiresInSeconds: -5 }), refreshToken: 'r1' });
+    jest.advanceTimersByTime(0);
+    ctrl.expectOne('/refresh').flush(null, { status: 429, statusText: 'Too Many Requests' });
+    jest.advanceTimersByTime(1_000); // the retry after the 1 s pause
+    ctrl.expectOne('/refresh').flush(null, { status: 500, statusText: 'Server Error' });
+    document.dispatchEvent(new Event('visibilitychange'));
+    jest.advanceTimersByTime(900);
+    ctrl.expectNone('/refresh');
+    jest.advanceTimersByTime(5_000);
+    ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({ sub: 'a' }), refresh_token: 'r2' });
+    expect(auth.isAuthenticated()).toBe(true);
+  });
+
+  it('a tab flipping visible while the refresh server fails does not refresh more than a few times a second', () => {
+    // Found by the session model: visibilitychange re-checks at once and skipped the pause after a failure.
+    const { ctrl, auth } = setup();
+    auth.setTokens({ accessToken: fakeJwt({}, { expiresInSeconds: 20 }), refreshToken: 'r1' });
+    jest.advanceTimersByTime(10_500);
+    ctrl.expectOne('/refresh').flush(null, { status: 503, statusText: 'Service Unavailable' });
+    let refreshCount = 0;
+    for (let flip = 0; flip < 10; flip++) {
+      document.dispatchEvent(new Event('visibilitychange'));
+      jest.advanceTimersByTime(100);
+      for (const r of ctrl.match('/refresh')) {
+        refreshCount++;
+        r.flush(null, { status: 503, statusText: 'Service Unavailable' });
+      }
+    }
+    expect(refreshCount).toBeLessThanOrEqual(2);
+    expect(auth.isAuthenticated()).toBe(true);
+  });
+
   it('a refresh answered 408 or 429 keeps the session and is retried after Retry-After, or a doubling pause', () => {
     const { http, ctrl, auth, events } = setup();
     let answer: unknown;
@@ -827,4 +910,92 @@ describe('proactive refresh and the clock', () => {
     document.dispatchEvent(new Event('visibilitychange'));
     ctrl.expectOne('/refresh').flush({ access_token: fakeJwt({}), refresh_token: 'r2' });
   });
+});
+
+/** Defects the model-based test (session-model.spec.ts) found that issue 14 did not list. */
+describe('401 handling: cases found by the session model', () => {
+  afterEach(() => {
+    TestBed.inject(HttpTestingController).verify();
+    jest.useRealTimers();
+  });
+
+  it('a 401 for user A is not replayed with user B’s token after B logs in meanwhile', () => {
+    const { http, ctrl, auth } = setup();
+    let error: unknown;
+    http.get('/api/mine').subscribe({ error: (e: unknown) => (error = e) });
+    const sentAsA = ctrl.expectOne('/api/mine');
+    const bob = fakeJwt({ sub: 'bob' });
+    auth.setTokens({ accessToken: bob, refreshToken: 'rb' });
+    sentAsA.flush(null, UNAUTHORIZED);
+    // Replayed as bob, a request that user "a" made (a purchase, a deletion) would act as bob.
+    ctrl.expectNone('/api/mine');
+    expect(
+      (error instanceof HttpErrorResponse && error.status === 401) ||
+        (error instanceof JotError && error.code === ('subject-changed' as JotError['code'])),
+    ).toBe(true);
+    expect(auth.token()).toBe(bob);
+  });
+
+  it('a 401 for an older token is not replayed with a newer one known to be expired: it waits for a refresh', () => {
+    jest.useFakeTimers();
+    const { http, ctrl, auth } = setup();
+    let answer: unknown;
+    http.get('/api/a').subscribe((body) => (answer = body));
+    const first = ctrl.expectOne('/api/a');
+    // A newer pair arrives (setTokens, another tab) whose access token is already expired.
+    const expired = fakeJwt({ sub: 'a', gen: 2 }, { expiresInSeconds: -60 });
+    auth.setTokens({ accessToken: expired, refreshToken: 'r2' });
+    first.flush(null, UNAUTHORIZED);
+    for (const sent of ctrl.match('/api/a')) {
+      expect(bearer(sent)).not.toBe(`Bearer ${expired}`);
+      sent.flush(null, UNAUTHORIZED);
+    }
+    const fresh = fakeJwt({ sub: 'a', gen: 3 });
+    ctrl.expectOne('/refresh').flush({ access_token: fresh, refresh_token: 'r3' });
+    const replay = ctrl.expectOne('/api/a');
+    expect(bearer(replay)).toBe(`Bearer ${fresh}`);
+    replay.flush('ok');
+    expect(answer).toBe('ok');
+    expect(auth.token()).toBe(fresh);
+  });
+});
+
+describe('a 401 that arrives after the app is torn down', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it.each([
+    ['with a refresh token', 'r1'],
+    ['without one', null],
+  ])(
+    'is passed to its caller, and nothing else runs: no refresh, no store write, no NG0205 (%s)',
+    (_name, refreshToken) => {
+      jest.useFakeTimers();
+      const tab = new FakeOrigin().openTab();
+      const calls: { url: string; answer: (status: number) => void }[] = [];
+      const backend: HttpBackend = {
+        handle: (req) =>
+          new Observable<HttpEvent<unknown>>((subscriber) => {
+            calls.push({
+              url: req.url,
+              answer: (status) => subscriber.error(new HttpErrorResponse({ status, url: req.url })),
+            });
+          }),
+      };
+      const app = openApp(tab, { backend: () => backend }, { features: [withRefresh({ url: '/refresh' })] });
+      app.auth.setTokens({ accessToken: fakeJwt({ sub: 'ada' }), refreshToken });
+      let error: unknown;
+      app.http.get('/api/a').subscribe({ error: (e: unknown) => (error = e) });
+      app.close();
+      // A reload's new app instance reads this very store.
+      const stored = tab.sessionStorage.getItem(JOT_STORAGE_KEY);
+      expect(stored).not.toBeNull();
+
+      calls[0].answer(401);
+      expect(() => jest.runOnlyPendingTimers()).not.toThrow();
+      expect(calls.map((c) => c.url)).toEqual(['/api/a']);
+      expect(tab.sessionStorage.getItem(JOT_STORAGE_KEY)).toBe(stored);
+      expect(error).toBeInstanceOf(HttpErrorResponse);
+      expect((error as HttpErrorResponse).status).toBe(401);
+    },
+  );
 });

@@ -12,7 +12,7 @@ import {
   HttpResponse,
 } from '@angular/common/http';
 import { Observable } from 'rxjs';
-import { fakeJwt } from 'ngx-jot/testing';
+import { fakeJwt } from './fake-jwt';
 
 interface Issued {
   family: number;

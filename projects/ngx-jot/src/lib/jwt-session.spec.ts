@@ -1,6 +1,6 @@
-import { fakeJwt } from 'ngx-jot/testing';
+import { fakeJwt } from '../../testing-private/fake-jwt';
 
-import { MAX_SKEW_MS, decodeToken, toSession, type JotSession } from './token';
+import { MAX_SKEW_MS, decodeToken, toSession, type JotSession } from './jwt-session';
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 const jwt = (payload: unknown, header: unknown = { alg: 'HS256' }) => `${b64(header)}.${b64(payload)}.sig`;
@@ -28,6 +28,8 @@ describe('decodeToken', () => {
     ['non-numeric iat', jwt({ iat: null })],
     ['non-numeric nbf', jwt({ nbf: {} })],
     ['empty payload part', `${b64({ alg: 'HS256' })}..sig`],
+    ['payload of an impossible base64 length', `${b64({ alg: 'HS256' })}.abcde.sig`],
+    ['payload not UTF-8', `${b64({ alg: 'HS256' })}.${Buffer.from([0x7b, 0xff, 0x7d]).toString('base64url')}.sig`],
   ])('calls a token malformed when %s', (_what, token) => {
     expect(decodeToken(token)).toEqual({ problem: expect.any(String) });
   });

@@ -1,0 +1,126 @@
+/*
+ * What the session (session-state.ts) and its optional features promise each other: the DI tokens
+ * a `withX()` feature provides, and the small interfaces behind them. The session injects these
+ * tokens (optionally); features never import the session, only this file.
+ */
+import { InjectionToken, type Signal } from '@angular/core';
+import type { HttpRequest } from '@angular/common/http';
+import type { Observable } from 'rxjs';
+
+import type { JotLogoutReason, ResolvedJotConfig } from './config';
+import type { JotEvent, JotSessionWarning } from './events';
+import type { JotSession } from './jwt-session';
+import type { JotRecord } from './storage';
+
+/** Why the interceptor did or did not attach the token (read by `withJotDebug()`). */
+export type JotVerdict = 'attached' | 'skip' | 'excluded' | 'origin' | 'no-token' | 'expired' | 'header-set';
+
+/** The per-request log of `withJotDebug()`; `excludedBy` is the `excludedUrls` entry that matched. */
+export type JotDebugLog = (req: HttpRequest<unknown>, verdict: JotVerdict, excludedBy?: string | RegExp) => void;
+
+/** The per-request log of `withJotDebug()`. */
+export const JOT_DEBUG = new InjectionToken<JotDebugLog>(ngDevMode ? 'JOT_DEBUG' : '');
+
+/**
+ * Why a refresh is asked for: `'needed'` (default), a request or a guard needs the new token (its
+ * own expired, or got a 401); `'ahead'`, the proactive timer, the held token still good; `'app'`,
+ * `JotAuth.refresh()`, which skips the minimum interval between refreshes.
+ */
+export type JotRefreshCause = 'needed' | 'ahead' | 'app';
+
+/** How the session takes a pair it did not log in with. */
+export interface JotAdoptOptions {
+  /** Just issued by the server: its `iat` teaches the clock offset, and an expired one is refused. */
+  fresh: boolean;
+  /** Keep it in local storage; default: as the pair it replaces (or as another tab kept it). */
+  remember?: boolean;
+  /** A refresh answered it, or another tab shared it. */
+  from: 'refresh' | 'other-tab';
+}
+
+/** The session as its features see it: what the refresher and the cross-tab sync may read and do. */
+export interface JotHost {
+  /** The checked configuration. */
+  readonly config: ResolvedJotConfig;
+  /** The current session, or null. */
+  session(): JotSession | null;
+  /** The current session as stored (with its version), or null. */
+  record(): JotRecord | null;
+  /** Takes a pair from a refresh or another tab; returns the session, or why the pair is unusable. */
+  adopt(tokens: JotRecord, options: JotAdoptOptions): JotSession | string;
+  /** Ends the session; `broadcast: false` when another tab already ended it. */
+  end(reason: JotLogoutReason, options?: { broadcast?: boolean }): void;
+  /** Emits on `JotAuth.events`. */
+  emit(event: JotEvent): void;
+  /** `JotAuth.events`. */
+  readonly events: Observable<JotEvent>;
+  /** Cross-tab sync, when on (browser only). */
+  readonly crossTab: JotCrossTab | null;
+}
+
+/** The refresh engine, made by `withRefresh()` for the session. */
+export interface JotRefresher {
+  /** The refresh call sends cookies (an HttpOnly refresh token). */
+  readonly withCredentials: boolean;
+  /** How long before expiry a proactive refresh starts, in ms. */
+  readonly refreshBeforeMs: number;
+  /** A refresh is in flight. */
+  readonly busy: boolean;
+  /** The refresh in flight runs ahead of need: the held token is still good, and no request was refused it. */
+  readonly ahead: boolean;
+  /** The refresh token as a POST body (`withRefresh({ body })`), also used for `logoutUrl`. */
+  body(refreshToken: string | null): unknown;
+  /** Single-flight: every caller during one refresh shares it. */
+  refresh(cause?: JotRefreshCause): Observable<JotSession>;
+  /**
+   * Drops the refresh in flight (logout, login); its result is never applied. Its waiters error
+   * with `'refresh-cancelled'`, or, with `silently` (the app is torn down), just complete.
+   */
+  cancel(options?: { silently?: boolean }): void;
+}
+
+/** Makes the refresh engine for the session; provided by `withRefresh()`. */
+export const JOT_REFRESHER = new InjectionToken<(host: JotHost) => JotRefresher>(ngDevMode ? 'JOT_REFRESHER' : '');
+
+/** A refresh as the refresher hands it to the cross-tab sync, to run under the origin's lock. */
+export interface JotLockedRefresh {
+  /** Still wanted: no logout, login or setTokens since it began (else nothing is taken or called). */
+  wanted(): boolean;
+  /** Another tab stored a newer pair, now taken here instead of a call (`before`: the session it replaced). */
+  took(before: JotSession | null, taken: JotSession): void;
+  /** The refresh call (or, after a failed one, giving up); the lock is held until it settles. */
+  call(): Promise<void>;
+}
+
+/** Cross-tab sync, made by `withCrossTabSync()` for the session (browser only). */
+export interface JotCrossTab {
+  /** Tells the other tabs of a change this tab made; `refreshed`: by this tab's refresh call. */
+  publish(record: JotRecord | null, options?: { refreshed?: boolean }): void;
+  /**
+   * Under the origin-wide refresh lock: takes the newer pair another tab stored (it refreshed, or
+   * logged in), rather than spend a refresh token it may have rotated; else runs `refresh.call()`.
+   */
+  refreshUnderLock(refresh: JotLockedRefresh): Promise<void>;
+  /** Runs `fn` while holding the origin-wide refresh lock; `fn` gets the shared record, read under it. */
+  exclusive<T>(fn: (shared: JotRecord | null) => Promise<T>): Promise<T>;
+}
+
+/** The idle watch, made by `withIdleLogout()` for the session (browser only). */
+export interface JotIdle {
+  /** `warnSeconds`, in ms: also how long before an absolute end its warning starts. */
+  readonly warnMs: number;
+  /** The idle warning, or null. */
+  readonly warning: Signal<JotSessionWarning | null>;
+  /** Counts as user activity (`JotAuth.keepAlive()`). */
+  keepAlive(): void;
+  /** The idle deadline has passed: a logout that another tab shares now counts as idle. */
+  idle(): boolean;
+  /** For ngx-jot/testing: the user has been idle `ms` longer. */
+  advance(ms: number): void;
+}
+
+/** Makes the idle watch for the session; provided by `withIdleLogout()`. */
+export const JOT_IDLE = new InjectionToken<(host: JotHost) => JotIdle>(ngDevMode ? 'JOT_IDLE' : '');
+
+/** Makes the cross-tab sync for the session; provided by `withCrossTabSync()`. */
+export const JOT_CROSS_TAB = new InjectionToken<(host: JotHost) => JotCrossTab>(ngDevMode ? 'JOT_CROSS_TAB' : '');

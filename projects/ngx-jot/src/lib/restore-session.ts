@@ -1,0 +1,66 @@
+import { inject } from '@angular/core';
+
+import { JOT_AWAIT_STORE } from './await-store';
+
+import { badRecordField, isPromise, type JotRecord, type JotStorage } from './storage';
+import { toSession, type JotSession, type Timing } from './jwt-session';
+import { warnOnce } from './errors';
+import type { ResolvedJotConfig } from './config';
+
+/** What restoring needs of the session. */
+export interface RestoreHost {
+  readonly storage: JotStorage;
+  readonly config: ResolvedJotConfig;
+  version: number;
+  restoring: Promise<void> | null;
+  readonly destroyed: boolean;
+  timing(): Timing;
+  readonly timer: { schedule(): void } | null;
+  hold(session: JotSession, version: number): void;
+  canRefresh(session: JotSession): boolean;
+  end(reason: 'expired', options: { broadcast: boolean }): void;
+}
+
+/**
+ * Start-up: holds the stored session, if any is usable. A synchronous store is read at once; an
+ * async one (a custom store) sets `host.restoring`, which requests, guards and an app initializer
+ * wait for (see await-store.ts). Called in the session's injection context.
+ */
+export function restoreSession(host: RestoreHost): void {
+  const startedAt = host.version;
+  const apply = ({ record, remember }: { record: JotRecord | null; remember: boolean }) => {
+    // A login, setTokens() or logout() while an async store was read is newer than what it held.
+    // After destroy nothing may run: a session applied now would arm a timer that outlives the app.
+    if (!record || host.version !== startedAt || host.destroyed) return;
+    // Every field is checked: a bad one (a `skew` of "abc") would make an expired token count as valid.
+    const badField = badRecordField(record);
+    const result = badField
+      ? { problem: ngDevMode ? `its field "${badField}" has the wrong type or is out of range` : '' }
+      : toSession(record, host.timing(), { fresh: false, skew: record.skew, remember });
+    if ('problem' in result) {
+      if (ngDevMode) warnOnce(host.config, `the stored token is malformed (${result.problem}); starting logged out.`);
+      host.storage.write(null);
+      return;
+    }
+    host.hold(result, record.version ?? host.version);
+    // An expired token that cannot be refreshed is no session at all.
+    if (Date.now() >= result.staleAt && !host.canRefresh(result)) {
+      host.end('expired', { broadcast: false });
+      return;
+    }
+    host.timer?.schedule();
+  };
+  let read: ReturnType<JotStorage['read']>;
+  try {
+    read = host.storage.read();
+  } catch {
+    return;
+  }
+  if (!isPromise(read)) {
+    apply(read);
+    return;
+  }
+  // Only a custom store is async: withStorage() provides the wait for it, so apps without one do not ship it.
+  const awaitStore = inject(JOT_AWAIT_STORE, { optional: true });
+  host.restoring = awaitStore?.(read, apply, () => (host.restoring = null), host.config) ?? null;
+}
