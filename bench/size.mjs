@@ -100,7 +100,15 @@ const JOT_CONFIG = `{ loginUrl: '/authenticate', allowedOrigins: ['https://api.e
 
 /** The entries measured; `needs` lists exports an entry uses (missing ones are reported, not guessed). */
 export function entries(exported = distExports()) {
-  const all = ['withStorage', 'withCrossTabSync', 'jotClaimsGuard', 'jotGuestGuard', 'withJotDebug', 'JotAuth'];
+  const all = [
+    'withStorage',
+    'withCrossTabSync',
+    'withIdleLogout',
+    'jotClaimsGuard',
+    'jotGuestGuard',
+    'withJotDebug',
+    'JotAuth',
+  ];
   const present = (names) => names.filter((n) => exported.has(n));
   const core = ['provideJot', 'withRefresh', 'jotInterceptor', 'jotGuard'];
   const everything = [...core, ...present(all)];
@@ -122,6 +130,22 @@ export const routes = [{ path: 'account', canActivate: [jotGuard], children: [] 
 `,
     },
     {
+      // What withIdleLogout() alone adds: this entry less 'ngx-jot core'.
+      name: 'ngx-jot core + withIdleLogout',
+      detail: 'core + withIdleLogout({ afterSeconds: 900 })',
+      missing: [...core, 'withIdleLogout'].filter((n) => !exported.has(n)),
+      budgetGzip: 2500,
+      contents: `
+import { provideHttpClient, withInterceptors } from '@angular/common/http';
+import { ${core.join(', ')}, withIdleLogout } from 'ngx-jot';
+export const providers = [
+  provideHttpClient(withInterceptors([jotInterceptor])),
+  provideJot(${JOT_CONFIG}, withRefresh({ url: '/refresh' }), withIdleLogout({ afterSeconds: 900 })),
+];
+export const routes = [{ path: 'account', canActivate: [jotGuard], children: [] }];
+`,
+    },
+    {
       name: 'ngx-jot everything',
       detail: `core + ${all.join(', ')}`,
       missing: all.filter((n) => !exported.has(n)),
@@ -132,7 +156,7 @@ import { provideHttpClient, withInterceptors } from '@angular/common/http';
 import { ${everything.join(', ')} } from 'ngx-jot';
 export const providers = [
   provideHttpClient(withInterceptors([jotInterceptor])),
-  provideJot(${JOT_CONFIG}, withRefresh({ url: '/refresh' })${feature('withStorage', "withStorage('local')")}${feature('withCrossTabSync', 'withCrossTabSync()')}${feature('withJotDebug', 'withJotDebug()')}),
+  provideJot(${JOT_CONFIG}, withRefresh({ url: '/refresh' })${feature('withStorage', "withStorage('local')")}${feature('withCrossTabSync', 'withCrossTabSync()')}${feature('withIdleLogout', 'withIdleLogout({ afterSeconds: 900 })')}${feature('withJotDebug', 'withJotDebug()')}),
 ];
 export const routes = [
   { path: 'login', canActivate: [${exported.has('jotGuestGuard') ? 'jotGuestGuard' : ''}], children: [] },

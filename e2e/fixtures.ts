@@ -1,6 +1,6 @@
 import path from 'node:path';
 
-import { test as base, expect, type Page } from '@playwright/test';
+import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
 
 import { createDemoApi, demoConfigFor, type DemoApi, type DemoApiStats } from '../demo-api/src/server.ts';
 
@@ -70,11 +70,22 @@ const EXPECTED_CONSOLE = /Failed to load resource/;
  * Each test gets its own API (fresh counters and sessions) serving the built demo app, and fails
  * on any uncaught error or console error in its pages.
  */
-export const test = base.extend<{ api: RunningApi; pageErrors: string[]; accessTtl: number }>({
+export const test = base.extend<{
+  api: RunningApi;
+  pageErrors: string[];
+  accessTtl: number;
+  idleSeconds: number | null;
+}>({
   /** Access-token lifetime of the test's API, seconds (`test.use({ accessTtl: 600 })` to keep refreshes on demand). */
   accessTtl: [ACCESS_TTL, { option: true }],
-  api: async ({ accessTtl }, use) => {
-    const api = await startApi({ staticDir: STATIC_DIR, accessTtlSeconds: accessTtl });
+  /** The demo's `idleSeconds` (`test.use({ idleSeconds: 6 })`); off by default. */
+  idleSeconds: [null, { option: true }],
+  api: async ({ accessTtl, idleSeconds }, use) => {
+    const api = await startApi({
+      staticDir: STATIC_DIR,
+      accessTtlSeconds: accessTtl,
+      demoConfig: (port) => demoConfigFor(port, { idleSeconds }),
+    });
     await use(api);
     await api.close();
   },
@@ -96,6 +107,21 @@ export async function signIn(page: Page, username = 'john.doe', password = 'foob
   await page.getByTestId('password').fill(password);
   if (remember) await page.getByTestId('remember').check();
   await page.getByTestId('login-submit').click();
+}
+
+/** Two tabs (pages of one context) on the login page; the first signs in, the second follows. */
+export async function twoSignedInTabs(context: BrowserContext): Promise<[Page, Page]> {
+  const a = await context.newPage();
+  const b = await context.newPage();
+  await a.goto('/login?returnUrl=%2Frestricted');
+  await b.goto('/restricted');
+  await expect(b).toHaveURL(/\/login\?returnUrl=%2Frestricted$/);
+  await signIn(a);
+  for (const page of [a, b]) {
+    await expect(page).toHaveURL(/\/restricted$/);
+    await expect(page.getByTestId('restricted-data')).toContainText('"name": "foo"');
+  }
+  return [a, b];
 }
 
 /** Polls the API's counters until `until` holds. */

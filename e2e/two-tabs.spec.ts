@@ -1,21 +1,4 @@
-import type { BrowserContext, Page } from '@playwright/test';
-
-import { ACCESS_TTL, expect, pauseUntilExpired, signIn, sleep, test, waitForStats } from './fixtures';
-
-/** Two tabs (pages of one context) on the login page; the first signs in, the second follows. */
-async function twoSignedInTabs(context: BrowserContext): Promise<[Page, Page]> {
-  const a = await context.newPage();
-  const b = await context.newPage();
-  await a.goto('/login?returnUrl=%2Frestricted');
-  await b.goto('/restricted');
-  await expect(b).toHaveURL(/\/login\?returnUrl=%2Frestricted$/);
-  await signIn(a);
-  for (const page of [a, b]) {
-    await expect(page).toHaveURL(/\/restricted$/);
-    await expect(page.getByTestId('restricted-data')).toContainText('"name": "foo"');
-  }
-  return [a, b];
-}
+import { ACCESS_TTL, expect, pauseUntilExpired, sleep, test, twoSignedInTabs, waitForStats } from './fixtures';
 
 test.describe('two tabs', () => {
   test('share the login and its refreshes, and a logout in one logs the other out', async ({ context, api }) => {

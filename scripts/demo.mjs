@@ -40,7 +40,7 @@ function usage(message) {
   if (message) console.error(`demo: ${message}\n`);
   console.error('Usage: npm run demo -- --config FILE [--port N] [--build]');
   console.error('  --config FILE  the config.json to serve (apiBaseUrl, loginUrl, refreshUrl, logoutUrl,');
-  console.error('                 restrictedUrl, foreignUrl, usernameField, storage, crossTabSync)');
+  console.error('                 restrictedUrl, foreignUrl, usernameField, storage, crossTabSync, idleSeconds)');
   console.error('  --port N       port on 127.0.0.1 (default 4300; 0 picks a free one)');
   console.error('  --build        rebuild the demo app first (it is built anyway when no build exists)');
   process.exit(message ? 2 : 0);

@@ -6,6 +6,8 @@
  * then runs demo-api/src/main.ts in this very process (through tsx) with STATIC_DIR pointing at
  * the build, so stopping this process stops everything. Environment: PORT (default 4200),
  * ACCESS_TTL, REFRESH_TTL, CORS_ORIGINS, JOT_TEST_HOOKS, as documented in demo-api/README.md.
+ * `--idle N` turns on the demo's idle logout after N seconds without activity (DEMO_IDLE_SECONDS);
+ * it is off by default.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,9 +17,20 @@ import { browserDir, ensureBuild, root } from './lib/demo-build.mjs';
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   console.log(
-    'Usage: npm start [-- --build]\n  Serves the demo app with the reference API on http://127.0.0.1:${PORT:-4200}.',
+    'Usage: npm start [-- --build] [-- --idle SECONDS]\n  Serves the demo app with the reference API on http://127.0.0.1:${PORT:-4200}.\n' +
+      '  --idle SECONDS  sign out after that long without activity in any tab (a warning comes first)',
   );
   process.exit(0);
+}
+const idleAt = args.findIndex((arg) => arg === '--idle' || arg.startsWith('--idle='));
+if (idleAt >= 0) {
+  const raw = args[idleAt].includes('=') ? args[idleAt].slice('--idle='.length) : args[idleAt + 1];
+  const seconds = Number(raw);
+  if (!Number.isInteger(seconds) || seconds < 2) {
+    console.error(`npm start: --idle takes a whole number of seconds >= 2, e.g. --idle 20; got "${raw ?? ''}".`);
+    process.exit(2);
+  }
+  process.env.DEMO_IDLE_SECONDS = String(seconds);
 }
 ensureBuild(args.includes('--build'));
 

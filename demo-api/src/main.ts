@@ -9,6 +9,8 @@
  *   STATIC_DIR      directory to serve with SPA fallback (default <repo>/dist/demo-app/browser when it exists;
  *                   a relative value is resolved against the current directory; empty string disables)
  *   JOT_TEST_HOOKS  "1" enables /__stats, /__stats/reset and /__revoke-all
+ *   DEMO_IDLE_SECONDS  idle logout of the demo app after that many seconds without activity (default off;
+ *                   `npm start -- --idle 20` sets it)
  *
  * The HS256 secret is random per process: tokens do not survive a restart, which is intended.
  */
@@ -54,13 +56,14 @@ const corsOrigins = (process.env['CORS_ORIGINS'] ?? '')
   .filter((origin) => origin !== '');
 const staticDir = staticDirFromEnv();
 const testHooks = process.env['JOT_TEST_HOOKS'] === '1';
+const idleSeconds = intEnv('DEMO_IDLE_SECONDS', 0, 0, 365 * 24 * 3600) || null;
 
 const api = createDemoApi({
   accessTtlSeconds,
   refreshTtlSeconds,
   corsOrigins,
   ...(staticDir !== undefined ? { staticDir } : {}),
-  demoConfig: (info) => demoConfigFor(info.port),
+  demoConfig: (info) => demoConfigFor(info.port, { idleSeconds }),
   testHooks,
   logger: (line) => console.log(`[demo-api] ${line}`),
 });
@@ -72,6 +75,7 @@ try {
   console.log(`  static: ${staticDir ?? '(none)'}`);
   console.log(`  CORS origins: ${corsOrigins.length > 0 ? corsOrigins.join(', ') : '(none)'}`);
   console.log(`  test hooks: ${testHooks ? 'on' : 'off'}; HS256 secret: random per process`);
+  console.log(`  demo idle logout: ${idleSeconds ? `after ${idleSeconds}s without activity` : 'off'}`);
   console.log('  demo credentials:');
   for (const user of DEMO_USERS) {
     console.log(`    ${user.username} / ${user.password}  (${user.roles.join(', ')})`);

@@ -303,8 +303,11 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
   };
 }
 
-/** The demo app's config.json when this server serves it: same origin; the echo API under "localhost" plays a foreign origin. */
-export function demoConfigFor(port: number): DemoConfig {
+/**
+ * The demo app's config.json when this server serves it: same origin; the echo API under "localhost"
+ * plays a foreign origin. `idleSeconds` turns on the demo's idle logout (`npm start -- --idle 20`).
+ */
+export function demoConfigFor(port: number, options: { idleSeconds?: number | null } = {}): DemoConfig {
   return {
     apiBaseUrl: '',
     loginUrl: '/authenticate',
@@ -316,5 +319,6 @@ export function demoConfigFor(port: number): DemoConfig {
     usernameField: 'username',
     storage: 'session',
     crossTabSync: true,
+    idleSeconds: options.idleSeconds ?? null,
   };
 }

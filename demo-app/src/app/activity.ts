@@ -254,6 +254,14 @@ export class Activity {
           event.reason === 'user' ? 'info' : 'bad',
         );
         break;
+      case 'session-warning':
+        this.note(
+          event.reason === 'idle'
+            ? 'no activity in any tab: the session ends soon'
+            : 'the session ends soon: its refresh token expires',
+          'bad',
+        );
+        break;
       case 'refresh-start':
         this.note('the token needs a refresh');
         break;

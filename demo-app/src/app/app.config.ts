@@ -1,11 +1,19 @@
 import { provideHttpClient, withInterceptors } from '@angular/common/http';
 import { type ApplicationConfig, inject, provideAppInitializer, provideZonelessChangeDetection } from '@angular/core';
 import { provideRouter, withComponentInputBinding } from '@angular/router';
-import { type JotFeature, jotInterceptor, provideJot, withCrossTabSync, withRefresh, withStorage } from 'ngx-jot';
+import {
+  type JotFeature,
+  jotInterceptor,
+  provideJot,
+  withCrossTabSync,
+  withIdleLogout,
+  withRefresh,
+  withStorage,
+} from 'ngx-jot';
 
 import { Activity } from './activity';
 import { routes } from './app.routes';
-import { DEMO_CONFIG, type DemoConfig } from './demo-config';
+import { DEMO_CONFIG, type DemoConfig, idleWarnSeconds } from './demo-config';
 import { logAttempts, logRequests } from './log-interceptors';
 import { sendBrokenCopy } from './token-expiry';
 
@@ -14,6 +22,11 @@ export function appConfigFor(config: DemoConfig): ApplicationConfig {
   const features: JotFeature[] = [withStorage(config.storage)];
   if (config.refreshUrl) features.push(withRefresh({ url: config.refreshUrl }));
   if (config.crossTabSync) features.push(withCrossTabSync());
+  if (config.idleSeconds) {
+    features.push(
+      withIdleLogout({ afterSeconds: config.idleSeconds, warnSeconds: idleWarnSeconds(config.idleSeconds) }),
+    );
+  }
   return {
     providers: [
       provideZonelessChangeDetection(),

@@ -21,16 +21,17 @@ const config: DemoConfig = {
   usernameField: 'username',
   storage: 'session',
   crossTabSync: true,
+  idleSeconds: null,
 };
 
 // The demo's own components with ngx-jot/testing: zoneless, no network, no real token.
-function setup(claims: Record<string, unknown> | null) {
+function setup(claims: Record<string, unknown> | null, idleLogout?: { afterSeconds: number; warnSeconds: number }) {
   TestBed.configureTestingModule({
     providers: [
       provideRouter(routes),
       provideHttpClient(),
       provideHttpClientTesting(),
-      provideJotTesting({ claims, config: { forbiddenRoute: '/forbidden' } }),
+      provideJotTesting({ claims, config: { forbiddenRoute: '/forbidden' }, idleLogout }),
       { provide: DEMO_CONFIG, useValue: config },
     ],
   });
@@ -72,5 +73,21 @@ describe('demo app with ngx-jot/testing', () => {
     await harness.navigateByUrl('/restricted');
     expect(TestBed.inject(Router).url).toBe('/login?returnUrl=%2Frestricted');
     expect(harness.routeNativeElement?.querySelector('[data-testid="login-submit"]')).not.toBeNull();
+  });
+
+  it('shows the idle warning with a countdown; "Stay signed in" ends it', async () => {
+    localStorage.clear();
+    setup({ sub: 'ada', name: 'Ada' }, { afterSeconds: 600, warnSeconds: 60 });
+    const fixture = TestBed.createComponent(App);
+    await fixture.whenStable();
+    const banner = () => (fixture.nativeElement as HTMLElement).querySelector('[data-testid="session-warning"]');
+    expect(banner()).toBeNull();
+
+    TestBed.inject(JotTestingController).advanceIdleTime(570);
+    await fixture.whenStable();
+    expect(banner()?.textContent).toMatch(/signed out for inactivity in\s+(29|30)\s+s/);
+    banner()!.querySelector<HTMLButtonElement>('[data-testid="stay-signed-in"]')!.click();
+    await fixture.whenStable();
+    expect(banner()).toBeNull();
   });
 });

@@ -39,6 +39,28 @@ import { SessionView } from './session';
           }
         </div>
       </div>
+      @if (session.warning(); as warning) {
+        <div class="session-warning" role="alert" data-testid="session-warning">
+          @if (warning.reason === 'idle') {
+            <strong>Still there?</strong>
+            <span
+              >You will be signed out for inactivity in
+              <span class="session-warning-left" data-testid="session-warning-left">{{ session.warningLeft() }}</span>
+              s.</span
+            >
+            <button type="button" class="btn btn-ghost" data-testid="stay-signed-in" (click)="staySignedIn()">
+              Stay signed in
+            </button>
+          } @else {
+            <strong>Your session ends</strong>
+            <span
+              >in
+              <span class="session-warning-left" data-testid="session-warning-left">{{ session.warningLeft() }}</span> s
+              (its refresh token expires); sign in again to go on.</span
+            >
+          }
+        </div>
+      }
       @if (apiStatus.state() === 'down') {
         <div class="api-banner" role="status" data-testid="api-status">
           <strong>API unreachable — retrying</strong>
@@ -51,7 +73,8 @@ import { SessionView } from './session';
     </main>
     <footer class="footer muted">
       API: <code>{{ config.apiBaseUrl || 'same origin' }}</code> · storage <code>{{ config.storage }}</code> · cross-tab
-      sync {{ config.crossTabSync ? 'on' : 'off' }} · refresh {{ config.refreshUrl ? 'on' : 'off' }}
+      sync {{ config.crossTabSync ? 'on' : 'off' }} · refresh {{ config.refreshUrl ? 'on' : 'off' }} · idle logout
+      {{ config.idleSeconds ? 'after ' + config.idleSeconds + ' s' : 'off' }}
     </footer>
   `,
 })
@@ -63,5 +86,10 @@ export class App {
 
   protected logout(): void {
     this.auth.logout({ redirect: true });
+  }
+
+  /** The click is input already; keepAlive() says so for pages whose activity ngx-jot cannot see. */
+  protected staySignedIn(): void {
+    this.auth.keepAlive();
   }
 }

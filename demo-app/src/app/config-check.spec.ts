@@ -1,4 +1,11 @@
-import { DemoConfigError, closestKey, jsonErrorLocation, parseConfigText, parseDemoConfig } from './config-check';
+import {
+  DemoConfigError,
+  closestKey,
+  idleWarnSeconds,
+  jsonErrorLocation,
+  parseConfigText,
+  parseDemoConfig,
+} from './config-check';
 
 const page = { href: 'http://127.0.0.1:4300/', origin: 'http://127.0.0.1:4300' };
 
@@ -43,6 +50,20 @@ describe('config-check', () => {
     expect(problemsOf({ loginUrl: '/a', restrictedUrl: 5 })).toEqual([
       '"restrictedUrl" must be a string such as "/api/restricted", got 5.',
     ]);
+  });
+
+  it('takes idleSeconds: off when left out or null, else whole seconds >= 2', () => {
+    const base = { loginUrl: '/a', restrictedUrl: '/b' };
+    expect(parseDemoConfig(base, page).idleSeconds).toBeNull();
+    expect(parseDemoConfig({ ...base, idleSeconds: null }, page).idleSeconds).toBeNull();
+    expect(parseDemoConfig({ ...base, idleSeconds: 20 }, page).idleSeconds).toBe(20);
+    for (const bad of [0, 1, -5, 2.5, '20', true]) {
+      expect(problemsOf({ ...base, idleSeconds: bad })).toEqual([
+        `"idleSeconds" must be a whole number of seconds >= 2 (e.g. 900), or null for no idle logout; got ${JSON.stringify(bad)}.`,
+      ]);
+    }
+    expect(idleWarnSeconds(20)).toBe(10);
+    expect(idleWarnSeconds(900)).toBe(60);
   });
 
   it('resolves every URL, expireUrl included, against apiBaseUrl', () => {

@@ -22,6 +22,8 @@ export interface DemoConfig {
   readonly usernameField: string;
   readonly storage: DemoStorage;
   readonly crossTabSync: boolean;
+  /** `withIdleLogout({ afterSeconds })`, or null for no idle logout. */
+  readonly idleSeconds: number | null;
 }
 
 /** config.json is missing, unreadable or wrong; the message says what to change. */
@@ -46,6 +48,7 @@ export const CONFIG_EXAMPLE = {
   usernameField: 'username',
   storage: 'session',
   crossTabSync: true,
+  idleSeconds: null,
 } as const;
 
 type ConfigKey = keyof typeof CONFIG_EXAMPLE;
@@ -115,6 +118,7 @@ export function parseDemoConfig(raw: unknown, page: Pick<Location, 'href' | 'ori
   const foreignUrl = url('foreignUrl', false);
   const usernameField = urlField(config, 'usernameField', false, problems) ?? 'username';
   const { storage, crossTabSync } = storageChoice(config, problems);
+  const idleSeconds = idleChoice(config['idleSeconds'], problems);
 
   if (problems.length > 0 || loginUrl === null || restrictedUrl === null) {
     throw new DemoConfigError('config.json has problems:', problems);
@@ -132,7 +136,25 @@ export function parseDemoConfig(raw: unknown, page: Pick<Location, 'href' | 'ori
     usernameField,
     storage,
     crossTabSync,
+    idleSeconds,
   };
+}
+
+/** `idleSeconds`: left out or null is off; else whole seconds, at least 2 (the warning needs one). */
+function idleChoice(value: unknown, problems: string[]): number | null {
+  if (value === undefined || value === null) return null;
+  if (!Number.isInteger(value) || (value as number) < 2) {
+    problems.push(
+      `"idleSeconds" must be a whole number of seconds >= 2 (e.g. 900), or null for no idle logout; got ${JSON.stringify(value)}.`,
+    );
+    return null;
+  }
+  return value as number;
+}
+
+/** The demo's warning time before an idle logout: a minute, or half of `idleSeconds` when that is shorter. */
+export function idleWarnSeconds(idleSeconds: number): number {
+  return Math.min(60, Math.floor(idleSeconds / 2));
 }
 
 function unknownKeys(config: Record<string, unknown>): string[] {

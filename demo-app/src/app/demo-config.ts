@@ -7,6 +7,7 @@ export {
   type DemoConfig,
   DemoConfigError,
   type DemoStorage,
+  idleWarnSeconds,
   join,
   parseDemoConfig,
 } from './config-check';

@@ -17,6 +17,13 @@ export class SessionView {
     const c = this.claims();
     return (typeof c?.name === 'string' && c.name) || (typeof c?.sub === 'string' && c.sub) || 'signed in';
   });
+  /** The warning before the session ends (idle, or its absolute end), or null. */
+  readonly warning = this.auth.sessionWarning;
+  /** Whole seconds until the warned end, for the countdown. */
+  readonly warningLeft = computed(() => {
+    const warning = this.warning();
+    return warning ? Math.max(0, Math.ceil((warning.endsAt.getTime() - this.clock.now()) / 1000)) : null;
+  });
   /** Whole seconds until the access token's `exp`, or null without one. */
   readonly expiresIn = computed(() => {
     const at = this.auth.expiresAt();

@@ -21,6 +21,7 @@ const ENDED: Readonly<Record<string, string>> = {
   'refresh-failed': 'Your session ended: the API rejected the token refresh. Please sign in again.',
   'other-tab': 'You signed out in another tab.',
   expired: 'Your session expired. Please sign in again.',
+  idle: 'You were signed out after a while without activity (in any tab). Please sign in again.',
 };
 
 @Component({

@@ -8,10 +8,18 @@ export interface JotTokens {
   accessToken: string;
   /** The opaque token sent to the refresh endpoint, if the server issues one. */
   refreshToken?: string | null;
+  /**
+   * Seconds the refresh token lives from now (`refresh_expires_in`, as Keycloak sends it): the
+   * session's absolute end, warned of by `JotAuth.sessionWarning`. Anything but a positive number is ignored.
+   */
+  refreshExpiresIn?: number | null;
 }
 
-/** Why a session ended; `'subject-changed'`: a refresh answered for another user, whose session begins next. */
-export type JotLogoutReason = 'user' | 'expired' | 'refresh-failed' | 'other-tab' | 'subject-changed';
+/**
+ * Why a session ended; `'subject-changed'`: a refresh answered for another user, whose session
+ * begins next; `'idle'`: no user activity for `withIdleLogout({ afterSeconds })` in any tab.
+ */
+export type JotLogoutReason = 'user' | 'expired' | 'refresh-failed' | 'other-tab' | 'subject-changed' | 'idle';
 
 /** Configuration of `provideJot()`. Only `loginUrl` is required. */
 export interface JotConfig {
@@ -72,14 +80,22 @@ export interface ResolvedJotConfig {
   readonly ssr: 'defer' | 'redirect';
 }
 
-/** The default `readTokens`: `{token}`, `{access_token, refresh_token}` or `{accessToken, refreshToken}`. */
+/**
+ * The default `readTokens`: `{token}`, `{access_token, refresh_token}` or `{accessToken, refreshToken}`,
+ * with `refresh_expires_in` where the server sends it.
+ */
 export function defaultReadTokens(body: unknown): JotTokens | null {
   if (!body || typeof body !== 'object') return null;
   const fields = body as Record<string, unknown>;
   const accessToken = fields['access_token'] ?? fields['accessToken'] ?? fields['token'];
   if (typeof accessToken !== 'string') return null;
   const refreshToken = fields['refresh_token'] ?? fields['refreshToken'];
-  return { accessToken, refreshToken: typeof refreshToken === 'string' ? refreshToken : undefined };
+  const refreshExpiresIn = fields['refresh_expires_in'];
+  return {
+    accessToken,
+    refreshToken: typeof refreshToken === 'string' ? refreshToken : undefined,
+    refreshExpiresIn: typeof refreshExpiresIn === 'number' ? refreshExpiresIn : undefined,
+  };
 }
 
 /** Has a character other than whitespace: what `s.trim() !== ''` tests. */

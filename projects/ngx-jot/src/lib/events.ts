@@ -3,6 +3,14 @@ import type { JotLogoutReason } from './config';
 /** Where a refresh's token came from: this tab's own refresh call, or another tab's (shared under the lock or by message). */
 export type JotRefreshSource = 'this-tab' | 'other-tab';
 
+/** Why and when the session will end; `JotAuth.sessionWarning` holds it from `warnSeconds` before. */
+export interface JotSessionWarning {
+  /** `'idle'`: no user activity in any tab; `'expired'`: the session's absolute end (its refresh token's). */
+  readonly reason: 'idle' | 'expired';
+  /** When the session will end, on this device's clock. */
+  readonly endsAt: Date;
+}
+
 /** What `JotAuth.events` emits. */
 export type JotEvent =
   | {
@@ -16,6 +24,14 @@ export type JotEvent =
       readonly type: 'logout';
       /** Why it ended. */
       readonly reason: JotLogoutReason;
+    }
+  | {
+      /** A session warning began (see `JotAuth.sessionWarning`): the session will end at `endsAt`. */
+      readonly type: 'session-warning';
+      /** `'idle'` (no user activity) or `'expired'` (the session's absolute end). */
+      readonly reason: JotSessionWarning['reason'];
+      /** When the session will end. */
+      readonly endsAt: Date;
     }
   | {
       /** A refresh started: this tab waits for the refresh lock (with cross-tab sync) or sends the call. */

@@ -3,12 +3,12 @@
  * a `withX()` feature provides, and the small interfaces behind them. The session injects these
  * tokens (optionally); features never import the session, only this file.
  */
-import { InjectionToken } from '@angular/core';
+import { InjectionToken, type Signal } from '@angular/core';
 import type { HttpRequest } from '@angular/common/http';
 import type { Observable } from 'rxjs';
 
 import type { JotLogoutReason, ResolvedJotConfig } from './config';
-import type { JotEvent } from './events';
+import type { JotEvent, JotSessionWarning } from './events';
 import type { JotSession } from './jwt-session';
 import type { JotRecord } from './storage';
 
@@ -52,6 +52,8 @@ export interface JotHost {
   end(reason: JotLogoutReason, options?: { broadcast?: boolean }): void;
   /** Emits on `JotAuth.events`. */
   emit(event: JotEvent): void;
+  /** `JotAuth.events`. */
+  readonly events: Observable<JotEvent>;
   /** Cross-tab sync, when on (browser only). */
   readonly crossTab: JotCrossTab | null;
 }
@@ -102,6 +104,23 @@ export interface JotCrossTab {
   /** Runs `fn` while holding the origin-wide refresh lock; `fn` gets the shared record, read under it. */
   exclusive<T>(fn: (shared: JotRecord | null) => Promise<T>): Promise<T>;
 }
+
+/** The idle watch, made by `withIdleLogout()` for the session (browser only). */
+export interface JotIdle {
+  /** `warnSeconds`, in ms: also how long before an absolute end its warning starts. */
+  readonly warnMs: number;
+  /** The idle warning, or null. */
+  readonly warning: Signal<JotSessionWarning | null>;
+  /** Counts as user activity (`JotAuth.keepAlive()`). */
+  keepAlive(): void;
+  /** The idle deadline has passed: a logout that another tab shares now counts as idle. */
+  idle(): boolean;
+  /** For ngx-jot/testing: the user has been idle `ms` longer. */
+  advance(ms: number): void;
+}
+
+/** Makes the idle watch for the session; provided by `withIdleLogout()`. */
+export const JOT_IDLE = new InjectionToken<(host: JotHost) => JotIdle>(ngDevMode ? 'JOT_IDLE' : '');
 
 /** Makes the cross-tab sync for the session; provided by `withCrossTabSync()`. */
 export const JOT_CROSS_TAB = new InjectionToken<(host: JotHost) => JotCrossTab>(ngDevMode ? 'JOT_CROSS_TAB' : '');

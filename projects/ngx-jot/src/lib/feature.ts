@@ -18,6 +18,8 @@ export enum JotFeatureKind {
   CrossTabSync,
   /** `withJotDebug()`. */
   Debug,
+  /** `withIdleLogout()`. */
+  IdleLogout,
 }
 
 /** A feature of `provideJot()`, made by a `withX()` function. */

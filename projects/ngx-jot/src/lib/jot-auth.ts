@@ -6,10 +6,11 @@ import { type Observable, defer, map, throwError } from 'rxjs';
 import type { JotLogoutReason, JotTokens } from './config';
 import { skipJotContext } from './context';
 import { JotError, configError, warnOnce } from './errors';
-import type { JotEvent } from './events';
+import type { JotEvent, JotSessionWarning } from './events';
 import { toSession } from './jwt-session';
 import { refreshRequestBody } from './refresh-body';
 import { SessionState } from './session-state';
+import { firstWarning } from './session-warning';
 
 /** Options of `JotAuth.login()`. */
 export interface JotLoginOptions {
@@ -53,8 +54,14 @@ export class JotAuth<TClaims = JwtPayload> {
     const at = this.#state.session()?.expiresAt;
     return at == null ? null : new Date(at);
   });
-  /** `login`, `logout` (with its reason), `refresh-start`, `refresh-success` (with its source), `refresh-failure`. */
+  /** `login`, `logout` (with its reason), `session-warning`, `refresh-*` (`refresh-success` with its source). */
   readonly events: Observable<JotEvent> = this.#state.events;
+  /** Set from `warnSeconds` (default 60) before the session ends, idle or absolute; see the README. */
+  readonly sessionWarning: Signal<JotSessionWarning | null> = computed(() =>
+    firstWarning(this.#state.timer?.warning() ?? null, this.#state.idle?.warning()),
+  );
+  /** Counts as user activity for `withIdleLogout()` (a video playing); bound, so it can be passed as a callback. */
+  readonly keepAlive = (): void => this.#state.idle?.keepAlive();
 
   /**
    * POSTs the credentials to `loginUrl` and stores the tokens. Errors (an `HttpErrorResponse`,

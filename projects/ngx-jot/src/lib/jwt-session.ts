@@ -20,6 +20,11 @@ export interface JotSession {
   readonly skew: number;
   /** Lives in local storage whatever the default (`login(…, { remember: true })`). */
   readonly remember: boolean;
+  /**
+   * The session's absolute end (local clock): its refresh token's `exp`, or `refresh_expires_in`
+   * after receipt; Infinity when unknown.
+   */
+  readonly endsAt: number;
 }
 
 export interface Timing {
@@ -83,7 +88,7 @@ export function decodeToken(token: unknown): { claims: JwtPayload } | { problem:
  * `iat` tells the server's clock; a stored pair brings the skew learned when it was received.
  */
 export function toSession(
-  tokens: JotTokens,
+  tokens: JotTokens & { endsAt?: number },
   timing: Timing,
   opts: { fresh: boolean; skew?: number; remember?: boolean; now?: number },
 ): JotSession | { problem: string } {
@@ -126,6 +131,16 @@ export function toSession(
   }
   const refreshToken =
     typeof tokens.refreshToken === 'string' && tokens.refreshToken !== '' ? tokens.refreshToken : null;
+  // The absolute end: a refresh token that is a JWT says it; else `refresh_expires_in` of a fresh
+  // answer, counted from receipt; else what was learned when the pair was received (a stored record).
+  const refreshExp = refreshToken ? (decodeToken(refreshToken) as { claims?: JwtPayload }).claims?.exp : undefined;
+  const expiresIn = tokens.refreshExpiresIn;
+  const endsAt =
+    refreshExp !== undefined
+      ? refreshExp * 1000 - skew
+      : opts.fresh && typeof expiresIn === 'number' && expiresIn > 0
+        ? now + expiresIn * 1000
+        : (tokens.endsAt ?? Infinity);
   return {
     accessToken: tokens.accessToken,
     refreshToken,
@@ -135,6 +150,7 @@ export function toSession(
     refreshAt,
     skew,
     remember: !!opts.remember,
+    endsAt,
   };
 }
 

@@ -15,10 +15,12 @@ import { ExpiryTimer } from './expiry-timer';
 import {
   JOT_CROSS_TAB,
   JOT_DEBUG,
+  JOT_IDLE,
   JOT_REFRESHER,
   type JotAdoptOptions,
   type JotCrossTab,
   type JotHost,
+  type JotIdle,
   type JotRefresher,
 } from './feature-contracts';
 import { isOtherSubject, toSession, type JotSession, type Timing } from './jwt-session';
@@ -54,6 +56,8 @@ export class SessionState implements JotHost {
   destroyed = false;
   readonly refresher: JotRefresher | null;
   readonly crossTab: JotCrossTab | null;
+  /** The idle watch of `withIdleLogout()`, in the browser only. */
+  readonly idle: JotIdle | null;
   /** The expiry timer, in the browser only (a server render has no time to wait). */
   readonly timer: ExpiryTimer | null;
 
@@ -62,6 +66,7 @@ export class SessionState implements JotHost {
     this.refresher = inject(JOT_REFRESHER, { optional: true })?.(this) ?? null;
     const browser = isPlatformBrowser(inject(PLATFORM_ID));
     this.crossTab = (browser && inject(JOT_CROSS_TAB, { optional: true })?.(this)) || null;
+    this.idle = (browser && inject(JOT_IDLE, { optional: true })?.(this)) || null;
     this.timer = browser ? new ExpiryTimer(this) : null;
     inject(DestroyRef).onDestroy(() => {
       this.destroyed = true;
@@ -142,6 +147,8 @@ export class SessionState implements JotHost {
 
   end(reason: JotLogoutReason, { broadcast = true, redirect = false }: JotEndOptions = {}): void {
     const had = this.#session() !== null;
+    // Idle in every tab: the tab whose check came first ended it for all.
+    if (reason === 'other-tab' && this.idle?.idle()) reason = 'idle';
     this.refresher?.cancel();
     this.set(null, { broadcast });
     if (had) this.emit({ type: 'logout', reason });
@@ -160,6 +167,7 @@ function recordOf(session: JotSession | null, version: number): JotRecord | null
       skew: session.skew,
       version,
       remember: session.remember || undefined,
+      endsAt: session.endsAt < Infinity ? session.endsAt : undefined,
     }
   );
 }

@@ -21,6 +21,8 @@ export interface SharedPair {
   skew?: number;
   /** Kept in local storage ("remember me"): the tab that refreshes next writes it there too. */
   remember?: boolean;
+  /** The absolute end learned from `refresh_expires_in` (JotRecord.endsAt). */
+  endsAt?: number;
 }
 
 /**
@@ -56,12 +58,13 @@ export function newest(a: SharedEntry | null, b: SharedEntry | null): SharedEntr
 
 /** Only what travels, well-typed: for this tab's record and for what another tab sent alike. */
 export function pairOf(record: JotRecord): SharedPair {
-  const { accessToken, refreshToken, skew, remember } = record;
+  const { accessToken, refreshToken, skew, remember, endsAt } = record;
   return {
     accessToken,
     refreshToken: typeof refreshToken === 'string' ? refreshToken : null,
     skew: typeof skew === 'number' ? skew : undefined,
     remember: typeof remember === 'boolean' ? remember : undefined,
+    endsAt: typeof endsAt === 'number' ? endsAt : undefined,
   };
 }
 

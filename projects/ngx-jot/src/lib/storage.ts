@@ -30,6 +30,8 @@ export interface JotRecord extends JotTokens {
   version?: number;
   /** The session lives in local storage ("remember me"); shared so every tab keeps it there. */
   remember?: boolean;
+  /** The session's absolute end (local clock, ms), when it was learned from `refresh_expires_in`. */
+  endsAt?: number;
 }
 
 /**
@@ -37,11 +39,12 @@ export interface JotRecord extends JotTokens {
  * (the access token itself is judged by `toSession()`), or null when every field is usable.
  */
 export function badRecordField(record: object): keyof JotRecord | null {
-  const { refreshToken, skew, version, remember } = record as Record<keyof JotRecord, unknown>;
+  const { refreshToken, skew, version, remember, endsAt } = record as Record<keyof JotRecord, unknown>;
   if (refreshToken != null && typeof refreshToken !== 'string') return 'refreshToken';
   if (skew !== undefined && !isUsableSkew(skew)) return 'skew';
   if (version !== undefined && !(Number.isSafeInteger(version) && (version as number) >= 0)) return 'version';
   if (remember !== undefined && typeof remember !== 'boolean') return 'remember';
+  if (endsAt !== undefined && !Number.isFinite(endsAt)) return 'endsAt';
   return null;
 }
 

@@ -1,5 +1,8 @@
+import { ApplicationRef, Component } from '@angular/core';
 import { TestBed } from '@angular/core/testing';
-import { JotAuth, JotError, type JotEvent } from 'ngx-jot';
+import { Router, provideRouter } from '@angular/router';
+import { RouterTestingHarness } from '@angular/router/testing';
+import { JotAuth, JotError, type JotEvent, jotGuard } from 'ngx-jot';
 
 import { fakeJwt } from './fake-jwt';
 import { JotTestingController, provideJotTesting } from './provide-jot-testing';
@@ -116,5 +119,51 @@ describe('provideJotTesting', () => {
     ctrl.logoutInOtherTab();
     expect(auth.isAuthenticated()).toBe(false);
     expect(events).toContainEqual({ type: 'logout', reason: 'other-tab' });
+  });
+});
+
+describe('JotTestingController.advanceIdleTime', () => {
+  beforeEach(() => localStorage.clear());
+
+  it('drives the idle warning and the idle logout at once, without fake timers', () => {
+    const { auth, ctrl, events } = setup({ idleLogout: { afterSeconds: 600, warnSeconds: 60 } });
+    ctrl.advanceIdleTime(530);
+    expect(auth.sessionWarning()).toBeNull();
+    ctrl.advanceIdleTime(20);
+    expect(auth.sessionWarning()?.reason).toBe('idle');
+    // The end is on the real clock (50 s left), so a countdown in a component shows 50.
+    expect(Math.abs(auth.sessionWarning()!.endsAt.getTime() - (Date.now() + 50_000))).toBeLessThan(1000);
+    expect(events.map((e) => e.type)).toEqual(['session-warning']);
+    auth.keepAlive();
+    expect(auth.sessionWarning()).toBeNull();
+    ctrl.advanceIdleTime(600);
+    expect(auth.isAuthenticated()).toBe(false);
+    expect(events.at(-1)).toEqual({ type: 'logout', reason: 'idle' });
+  });
+
+  it('says what to add when idle logout is off', () => {
+    const { ctrl } = setup();
+    expect(() => ctrl.advanceIdleTime(60)).toThrow(/^ngx-jot: advanceIdleTime\(\) needs .*idleLogout/);
+  });
+
+  it('sends a user on a protected route to loginRoute?returnUrl= after an idle logout', async () => {
+    @Component({ template: 'page' })
+    class Page {}
+    TestBed.configureTestingModule({
+      providers: [
+        provideJotTesting({ idleLogout: { afterSeconds: 300 } }),
+        provideRouter([
+          { path: 'login', component: Page },
+          { path: 'account', canActivate: [jotGuard], component: Page },
+        ]),
+      ],
+    });
+    const harness = await RouterTestingHarness.create('/account?tab=2');
+    const router = TestBed.inject(Router);
+    expect(router.url).toBe('/account?tab=2');
+    TestBed.inject(JotTestingController).advanceIdleTime(300);
+    await TestBed.inject(ApplicationRef).whenStable();
+    expect(router.url).toBe('/login?returnUrl=%2Faccount%3Ftab%3D2');
+    expect(harness.routeNativeElement?.textContent).toBe('page');
   });
 });

@@ -4,8 +4,11 @@ import {
   JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS,
   JotError,
   provideJot,
+  withIdleLogout,
   withStorage,
   type JotConfig,
+  type JotFeature,
+  type JotIdleLogoutOptions,
   ɵJOT_REFRESHER,
   ɵJotSessionState,
   ɵrefreshRequestBody,
@@ -27,6 +30,8 @@ export interface JotTestingOptions {
   refreshToken?: string | null;
   /** More `JotConfig` (e.g. `loginRoute`) for guard tests. */
   config?: Partial<JotConfig>;
+  /** Turns on `withIdleLogout()`; `JotTestingController.advanceIdleTime()` then moves its clock. */
+  idleLogout?: JotIdleLogoutOptions;
 }
 
 type Outcome = { ok: true; claims?: Record<string, unknown> } | { ok: false; code: JotRefreshFailure };
@@ -36,7 +41,7 @@ export type JotRefreshFailure = 'refresh-rejected' | 'refresh-unavailable';
 
 /**
  * Drives the session of `provideJotTesting()`: expire the token, decide the next refresh,
- * log out "from another tab".
+ * log out "from another tab", let the user be idle.
  */
 @Injectable()
 export class JotTestingController {
@@ -80,6 +85,21 @@ export class JotTestingController {
   /** Another tab logged out: the session ends here with reason `other-tab`. */
   logoutInOtherTab(): void {
     this.session.end('other-tab', { broadcast: false });
+  }
+
+  /**
+   * The user has been idle `seconds` longer (needs `provideJotTesting({ idleLogout })`): the idle
+   * warning and the idle logout happen now if they are due, without waiting or fake timers.
+   */
+  advanceIdleTime(seconds: number): void {
+    const idle = this.session.idle;
+    if (!idle) {
+      throw new JotError(
+        'config',
+        'advanceIdleTime() needs idle logout on: provideJotTesting({ idleLogout: { afterSeconds: 900 } }).',
+      );
+    }
+    idle.advance(seconds * 1000);
   }
 
   /** @internal */
@@ -138,6 +158,7 @@ export function provideJotTesting(options: JotTestingOptions = {}): EnvironmentP
     provideJot(
       { loginUrl: '/__jot-testing/login', ...options.config },
       withStorage({ get: () => record, set: () => undefined }),
+      ...(options.idleLogout ? [withIdleLogout(options.idleLogout)] : ([] as JotFeature[])),
     ),
     JotTestingController,
     {
