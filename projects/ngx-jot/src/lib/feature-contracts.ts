@@ -46,6 +46,8 @@ export interface JotHost {
   session(): JotSession | null;
   /** The current session as stored (with its version), or null. */
   record(): JotRecord | null;
+  /** Counts the changes of the session; another tab's pair taken here takes its place in the order. */
+  version: number;
   /** Takes a pair from a refresh or another tab; returns the session, or why the pair is unusable. */
   adopt(tokens: JotRecord, options: JotAdoptOptions): JotSession | string;
   /** Ends the session; `broadcast: false` when another tab already ended it. */
@@ -80,14 +82,17 @@ export interface JotRefresher {
 /** Makes the refresh engine for the session; provided by `withRefresh()`. */
 export const JOT_REFRESHER = new InjectionToken<(host: JotHost) => JotRefresher>(ngDevMode ? 'JOT_REFRESHER' : '');
 
-/** A refresh as the refresher hands it to the cross-tab sync, to run under the origin's lock. */
-export interface JotLockedRefresh {
-  /** Still wanted: no logout, login or setTokens since it began (else nothing is taken or called). */
-  wanted(): boolean;
+/**
+ * How the refresher's flights are settled, as the cross-tab sync sees it: it runs a refresh under the
+ * origin's lock and may take another tab's newer pair instead (`flight` is opaque to it).
+ */
+export interface JotRefreshSettler {
+  /** Still wanted: no logout, login or setTokens since `flight` began (else nothing is taken or called). */
+  isCurrent(flight: object): boolean;
   /** Another tab stored a newer pair, now taken here instead of a call (`before`: the session it replaced). */
-  took(before: JotSession | null, taken: JotSession): void;
-  /** The refresh call (or, after a failed one, giving up); the lock is held until it settles. */
-  call(): Promise<void>;
+  took(flight: object, before: JotSession | null, taken: JotSession): void;
+  /** A failed refresh ends the session after all: no newer pair was found under the lock. */
+  giveUp(flight: object, error: unknown): void;
 }
 
 /** Cross-tab sync, made by `withCrossTabSync()` for the session (browser only). */
@@ -96,9 +101,16 @@ export interface JotCrossTab {
   publish(record: JotRecord | null, options?: { refreshed?: boolean }): void;
   /**
    * Under the origin-wide refresh lock: takes the newer pair another tab stored (it refreshed, or
-   * logged in), rather than spend a refresh token it may have rotated; else runs `refresh.call()`.
+   * logged in), rather than spend a refresh token it may have rotated; else runs `call()` (the
+   * refresh call), holding the lock until it settles.
    */
-  refreshUnderLock(refresh: JotLockedRefresh): Promise<void>;
+  refreshUnderLock(settler: JotRefreshSettler, flight: object, call: () => Promise<void>): Promise<void>;
+  /**
+   * A refresh failed in a way that ends the session: look once more under the lock for a newer pair
+   * another tab stored (a login, or a refresh whose message is not here yet) and take it; else
+   * `settler.giveUp()`. False when there is no other tab to look at (the caller gives up itself).
+   */
+  recheck(settler: JotRefreshSettler, flight: object, error: unknown): boolean;
   /** Runs `fn` while holding the origin-wide refresh lock; `fn` gets the shared record, read under it. */
   exclusive<T>(fn: (shared: JotRecord | null) => Promise<T>): Promise<T>;
 }

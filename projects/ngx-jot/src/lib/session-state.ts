@@ -125,7 +125,6 @@ export class SessionState implements JotHost {
     const before = this.#session();
     const result = adoptedSession(tokens, before, this.timing(), { fresh, remember, from });
     if (typeof result === 'string') return result;
-    if (from === 'other-tab' && tokens.version !== undefined) this.version = Math.max(this.version, tokens.version - 1);
     // A refresh that answers for another user ends this session before that user's begins.
     const otherUser = !!before && isOtherSubject(before, result);
     const subjectChanged = from === 'refresh' && otherUser;
