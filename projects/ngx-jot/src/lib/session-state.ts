@@ -24,6 +24,7 @@ import {
 import { isOtherSubject, toSession, type JotSession, type Timing } from './jwt-session';
 import { JOT_ORIGIN_POLICY } from './origin-policy';
 import { redirectToLogin } from './protected-routes';
+import { JOT_RESTORE } from './restore-contract';
 import { restoreSession } from './restore-session';
 import { JOT_STORAGE, type JotRecord } from './storage';
 
@@ -49,8 +50,8 @@ export class SessionState implements JotHost {
   readonly events = this.#events.asObservable();
   /** Counts the changes of the session; stored with it, so tabs and async reads can order states. */
   version = 0;
-  /** Set while an async store is being read; requests and guards wait for it. */
-  restoring: Promise<void> | null = null;
+  /** Restores the stored session at start-up; requests and guards wait with it while an async store is read. */
+  readonly restore = inject(JOT_RESTORE);
   destroyed = false;
   readonly refresher: JotRefresher | null;
   readonly crossTab: JotCrossTab | null;
