@@ -20,12 +20,24 @@ export class AwaitedRestore implements JotRestore {
   /** Set while the store's answer is awaited. */
   ready: Promise<void> | undefined;
 
-  start<T>(read: T | Promise<T>, apply: (value: T) => void, application: object): void {
+  start<T>(
+    read: T | Promise<T>,
+    apply: (value: T) => void,
+    host: { readonly version: number; readonly config: object },
+  ): void {
     if (!isPromise(read)) {
       apply(read);
       return;
     }
-    this.ready = awaitStore(read, apply, () => (this.ready = undefined), application);
+    const startedAt = host.version;
+    let destroyed = false;
+    inject(DestroyRef).onDestroy(() => (destroyed = true));
+    const applyUnlessOvertaken = (value: T) => {
+      // A login, setTokens() or logout() while the store was read is newer than what it held.
+      // After destroy nothing may run: a session applied now would arm a timer that outlives the app.
+      if (host.version === startedAt && !destroyed) apply(value);
+    };
+    this.ready = awaitStore(read, applyUnlessOvertaken, () => (this.ready = undefined), host.config);
   }
 
   after<T>(then: () => Observable<T>): Observable<T>;

@@ -14,21 +14,25 @@ import type { Observable } from 'rxjs';
 export interface JotRestore {
   /**
    * Applies the store's answer: `apply(read)` at once, or, for a promise (a custom store), once it
-   * settles (bounded; `application` is whose warnings these are). Called in the session's injection context.
+   * settles (bounded), unless the session changed since (`host.version`) or the app was destroyed.
+   * Called in the session's injection context; `host.config` is whose warnings these are.
    */
-  start<T>(read: T | Promise<T>, apply: (value: T) => void, application: object): void;
+  start<T>(
+    read: T | Promise<T>,
+    apply: (value: T) => void,
+    host: { readonly version: number; readonly config: object },
+  ): void;
   /** Runs `then` now, or, while an async store is still being read, once it is (as an Observable). */
   after<T>(then: () => Observable<T>): Observable<T>;
   after<T>(then: () => T | Observable<T>): T | Observable<T>;
-  /** What the app initializer waits for: the async store's read, or nothing. */
-  readonly ready: Promise<void> | undefined;
+  /** What the app initializer waits for: the async store's read, if one is under way. */
+  readonly ready?: Promise<void>;
 }
 
 /** Restored already: the store answered synchronously (every built-in store does). */
 const restoredAlready: JotRestore = {
   start: <T>(read: T | Promise<T>, apply: (value: T) => void) => apply(read as T),
   after: (then) => then(),
-  ready: undefined,
 };
 
 /** How the session is restored; `withStorage(customStore)` provides the async variant. */

@@ -11,7 +11,6 @@ export interface RestoreHost {
   version: number;
   /** Applies the store's answer, at once or (a custom async store) once it comes. */
   readonly restore: JotRestore;
-  readonly destroyed: boolean;
   timing(): Timing;
   readonly timer: { schedule(): void } | null;
   hold(session: JotSession, version: number): void;
@@ -26,11 +25,10 @@ export interface RestoreHost {
  * session's injection context.
  */
 export function restoreSession(host: RestoreHost): void {
-  const startedAt = host.version;
+  // (Only an async store's answer can come after a login, setTokens(), logout() or destroy: its
+  // wait, await-store.ts, does not apply it then.)
   const apply = ({ record, remember }: { record: JotRecord | null; remember: boolean }) => {
-    // A login, setTokens() or logout() while an async store was read is newer than what it held.
-    // After destroy nothing may run: a session applied now would arm a timer that outlives the app.
-    if (!record || host.version !== startedAt || host.destroyed) return;
+    if (!record) return;
     // Every field is checked: a bad one (a `skew` of "abc") would make an expired token count as valid.
     const badField = badRecordField(record);
     const result = badField
@@ -55,5 +53,5 @@ export function restoreSession(host: RestoreHost): void {
   } catch {
     return;
   }
-  host.restore.start(read, apply, host.config);
+  host.restore.start(read, apply, host);
 }

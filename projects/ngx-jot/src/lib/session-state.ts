@@ -52,7 +52,6 @@ export class SessionState implements JotHost {
   version = 0;
   /** Restores the stored session at start-up; requests and guards wait with it while an async store is read. */
   readonly restore = inject(JOT_RESTORE);
-  destroyed = false;
   readonly refresher: JotRefresher | null;
   readonly crossTab: JotCrossTab | null;
   /** The expiry timer, in the browser only (a server render has no time to wait). */
@@ -65,7 +64,6 @@ export class SessionState implements JotHost {
     this.crossTab = (browser && inject(JOT_CROSS_TAB, { optional: true })?.(this)) || null;
     this.timer = browser ? new ExpiryTimer(this) : null;
     inject(DestroyRef).onDestroy(() => {
-      this.destroyed = true;
       this.refresher?.cancel({ silently: true });
       // A request answered after teardown finds no session: no refresh, replay or cleared store.
       this.#session.set(null);
