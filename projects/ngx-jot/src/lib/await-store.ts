@@ -4,7 +4,7 @@
  * async, so an app with the built-in stores (which answer synchronously) does not ship it.
  */
 import { DestroyRef, inject } from '@angular/core';
-import { type Observable, from, isObservable, switchMap } from 'rxjs';
+import { Observable, defer, switchMap } from 'rxjs';
 
 import { warnOnce } from './errors';
 import type { JotRestore } from './restore-contract';
@@ -45,11 +45,12 @@ export class AwaitedRestore implements JotRestore {
   after<T>(then: () => T | Observable<T>): T | Observable<T> {
     const ready = this.ready;
     if (!ready) return then();
-    return from(ready).pipe(
+    // defer() and instanceof, not from() and isObservable(): what the library already uses elsewhere.
+    return defer(() => ready).pipe(
       switchMap(() => {
         const result = then();
         // (An array is an ObservableInput of its items.)
-        return isObservable(result) ? result : [result];
+        return result instanceof Observable ? result : [result];
       }),
     );
   }

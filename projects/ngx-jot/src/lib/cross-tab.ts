@@ -263,7 +263,7 @@ function takeNewer(host: JotHost, shared: JotRecord | null, settler: JotRefreshS
   const before = host.session();
   const taken = adoptShared(host, shared);
   if (typeof taken === 'string' || Date.now() >= taken.staleAt) return false;
-  settler.took(flight, before, taken);
+  settler.settleWith(flight, before, taken, 'other-tab');
   return true;
 }
 

@@ -8,7 +8,7 @@ import type { HttpRequest } from '@angular/common/http';
 import type { Observable } from 'rxjs';
 
 import type { JotLogoutReason, ResolvedJotConfig } from './config';
-import type { JotEvent } from './events';
+import type { JotEvent, JotRefreshSource } from './events';
 import type { JotSession } from './jwt-session';
 import type { JotRecord } from './storage';
 
@@ -89,8 +89,11 @@ export const JOT_REFRESHER = new InjectionToken<(host: JotHost) => JotRefresher>
 export interface JotRefreshSettler {
   /** Still wanted: no logout, login or setTokens since `flight` began (else nothing is taken or called). */
   isCurrent(flight: object): boolean;
-  /** Another tab stored a newer pair, now taken here instead of a call (`before`: the session it replaced). */
-  took(flight: object, before: JotSession | null, taken: JotSession): void;
+  /**
+   * Ends `flight` with the session now held (`before`: the session it replaced); with `'other-tab'`,
+   * another tab's newer pair was taken under the lock instead of a call.
+   */
+  settleWith(flight: object, before: JotSession | null, adopted: JotSession, source: JotRefreshSource): void;
   /** A failed refresh ends the session after all: no newer pair was found under the lock. */
   giveUp(flight: object, error: unknown): void;
 }

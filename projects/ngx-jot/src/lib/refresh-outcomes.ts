@@ -58,7 +58,7 @@ export class RefreshOutcomes implements JotRefreshSettler {
       return;
     }
     // Of another user, that user's session began (the session emitted logout, then login).
-    this.#settleWith(flight, before, adopted, 'this-tab');
+    this.settleWith(flight, before, adopted, 'this-tab');
   }
 
   /**
@@ -90,13 +90,8 @@ export class RefreshOutcomes implements JotRefreshSettler {
     return this.#owner.isCurrent(flight);
   }
 
-  /** Another tab's newer pair was taken under the lock instead of a call. */
-  took(flight: Flight, before: JotSession | null, taken: JotSession): void {
-    this.#settleWith(flight, before, taken, 'other-tab');
-  }
-
   /** Ends `flight` with the session now held; the waiters of another user's session never get it. */
-  #settleWith(flight: Flight, before: JotSession | null, adopted: JotSession, source: JotRefreshSource): void {
+  settleWith(flight: Flight, before: JotSession | null, adopted: JotSession, source: JotRefreshSource): void {
     let outcome: Outcome = { session: adopted };
     if (before && isOtherSubject(before, adopted)) {
       // What waits belongs to the user before, and is never sent as the new one.
