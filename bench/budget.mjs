@@ -18,17 +18,22 @@ import { appCost, closeTransformer, entries } from './size.mjs';
  * App cost, gzip bytes (issue 15, 2026-11-30): readability decides, size is measured. The core
  * (provideJot + withRefresh + jotInterceptor + jotGuard) must stay at or under 7.5 kB by design:
  * development-only checks, what only a feature needs shipped with that feature. NOT MET since tokens
- * are decoded with jwt-decode again (API.md, the standards): its runtime costs +254 B gzip, and the
- * size pass that followed brought the core to 7,721 B (7,493 B with a decoder of our own). Still to
- * move out of the core by design (measured by cutting them from the minified core): the cross-tab
- * hooks of the refresh (locked(), the recheck under the lock, the other-tab version step: ~100 B) and
- * the waits for an async custom store (restoring, isPromise, the initializer: ~110 B).
- * Every feature: 10 kB is the issue's goal, not met: 10,930 B measured (10,716 B with the decoder of
- * our own), the cross-tab sync split into named classes (whose public member names minifiers keep)
- * costing some 500 B of it. This ceiling holds that point with no room until the goal is reached.
+ * are decoded with jwt-decode again (API.md, the standards; its runtime costs +254 B gzip). The size
+ * passes since moved out of the core by design: the cross-tab steps of the refresh (behind the
+ * JotCrossTab contract: refreshUnderLock(settler, flight, call), recheck(), the other-tab version
+ * step; 7,721 -> 7,642 B), the wait for an async custom store (JOT_RESTORE, provided as
+ * AwaitedRestore by withStorage(customStore) only; 7,642 -> 7,576 B) and two small wrappers
+ * (7,576 -> 7,562 B). The core measures 7,562 B: 62 B over. Still in it, found in the minified
+ * core: the promise checks of JotStorage (isPromise; moving them behind JOT_RESTORE saved 2 B, so
+ * not done), imports that only development checks use (ROUTES, provideEnvironmentInitializer), and
+ * JotFeatureKind's reverse mapping (public API).
+ * Every feature: 10 kB is the issue's goal, not met: 11,006 B measured, the cross-tab sync split
+ * into named classes (whose public member names minifiers keep) costing some 500 B of it, and the
+ * contracts that keep the cross-tab steps and the async wait out of the core some 75 B more. This
+ * ceiling holds that point with no room until the goal is reached.
  * The published FESM's size is no goal, so it has no budget.
  */
-const APP_GZIP_BUDGET = { 'ngx-jot core': 7500, 'ngx-jot everything': 10_930 };
+const APP_GZIP_BUDGET = { 'ngx-jot core': 7500, 'ngx-jot everything': 11_006 };
 const STORM = 200;
 
 ensureDist();

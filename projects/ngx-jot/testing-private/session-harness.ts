@@ -520,7 +520,7 @@ export class SessionHarness {
     if (this.app) {
       const stored = this.#stored();
       const held = this.app.auth.token();
-      if (stored !== held && !this.app.injector.get(SessionState).restoring) {
+      if (stored !== held && !this.app.injector.get(SessionState).restore.ready) {
         this.#violate(
           'new:storage',
           `the store holds ${stored ? 'a token' : 'nothing'} but the app ${held ? 'holds a token' : 'holds none'} (${

@@ -45,11 +45,12 @@ import { warnOnce } from './errors';
 import { JotFeatureKind, makeJotFeature, type JotFeature } from './feature';
 import { CrossTabLock, type LockedSession } from './cross-tab-lock';
 import { CrossTabMessages, type MessagedSession } from './cross-tab-messages';
-import { JOT_CROSS_TAB, type JotCrossTab, type JotHost, type JotLockedRefresh } from './feature-contracts';
+import { JOT_CROSS_TAB, type JotCrossTab, type JotHost, type JotRefreshSettler } from './feature-contracts';
 import { leaseLock, webLock } from './refresh-lock';
 import { type SharedEntry, SharedStoreAccess, indexedDbStore, localStorageStore } from './shared-record-store';
 import { SharedSessionView } from './shared-session-view';
 import type { JotRecord } from './storage';
+import type { JotSession } from './jwt-session';
 import { broadcastChannel, storageEventChannel } from './tab-channel';
 
 /**
@@ -71,7 +72,13 @@ const noop = () => undefined;
 /** Made for the session in its injection context, in the browser only. */
 export function createCrossTab(host: JotHost): JotCrossTab {
   const win = inject(DOCUMENT, { optional: true })?.defaultView;
-  if (!win) return { publish: noop, refreshUnderLock: (refresh) => refresh.call(), exclusive: (fn) => fn(null) };
+  if (!win)
+    return {
+      publish: noop,
+      refreshUnderLock: (_, _flight, call) => call(),
+      recheck: () => false,
+      exclusive: (fn) => fn(null),
+    };
   const zone = inject(NgZone);
   // Storage, locks, timers and messages are not work of the app: they run outside Angular's zone,
   // so waiting for another tab never holds a zone.js app unstable. What they change comes back in
@@ -152,12 +159,12 @@ class CrossTabSession implements JotCrossTab, LockedSession, MessagedSession {
     access.track(access.write(entry));
   }
 
-  refreshUnderLock(refresh: JotLockedRefresh): Promise<void> {
-    return this.#lock.exclusive(async (shared) => {
-      if (!refresh.wanted() || takeNewer(this.host, shared, refresh)) return;
-      await refresh.call();
-    });
+  refreshUnderLock(settler: JotRefreshSettler, flight: object, call: () => Promise<void>): Promise<void> {
+    return this.#lock.exclusive((shared) => takeNewerOrCall(this.host, shared, settler, flight, call));
   }
+
+  readonly recheck = (settler: JotRefreshSettler, flight: object, error: unknown): boolean =>
+    recheckUnderLock(this, settler, flight, error);
 
   exclusive<T>(fn: (shared: JotRecord | null) => Promise<T>): Promise<T> {
     return this.#lock.exclusive(fn);
@@ -181,7 +188,7 @@ class CrossTabSession implements JotCrossTab, LockedSession, MessagedSession {
       return;
     }
     if (!view.holds(entry)) {
-      const adopted = this.#zone.run(() => host.adopt({ ...pair }, { fresh: false, from: 'other-tab' }));
+      const adopted = this.#zone.run(() => adoptShared(host, { ...pair }));
       if (typeof adopted === 'string') {
         // Not taken, so not this tab's place in the order either: a genuine state ordered
         // before this one (from a tab that never saw it) must still be taken.
@@ -225,15 +232,52 @@ class CrossTabSession implements JotCrossTab, LockedSession, MessagedSession {
   }
 }
 
+/**
+ * A failed refresh that would end the session: take another tab's newer pair rather than end the
+ * session in every tab; give up under the lock when there is none. Called under the lock (the
+ * refresh call failed), the lock runs this at once, still under it.
+ */
+function recheckUnderLock(session: JotCrossTab, settler: JotRefreshSettler, flight: object, error: unknown): true {
+  const giveUp = () => settler.giveUp(flight, error);
+  // eslint-disable-next-line @typescript-eslint/require-await -- the call is a promise; async also turns a throw into a rejection.
+  session.refreshUnderLock(settler, flight, async () => giveUp()).catch(giveUp);
+  return true;
+}
+
+/** Under the lock: the refresh is still wanted and no newer pair of another tab is taken instead, so it calls. */
+async function takeNewerOrCall(
+  host: JotHost,
+  shared: JotRecord | null,
+  settler: JotRefreshSettler,
+  flight: object,
+  call: () => Promise<void>,
+): Promise<void> {
+  if (!settler.isCurrent(flight) || takeNewer(host, shared, settler, flight)) return;
+  await call();
+}
+
 /** Under the lock: the shared pair, taken when it is newer than the one held and usable. True when taken. */
-function takeNewer(host: JotHost, shared: JotRecord | null, refresh: JotLockedRefresh): boolean {
+function takeNewer(host: JotHost, shared: JotRecord | null, settler: JotRefreshSettler, flight: object): boolean {
   const held = host.record();
   if (!shared || !held || !isNewer(shared, held)) return false;
   const before = host.session();
-  const taken = host.adopt(shared, { fresh: false, from: 'other-tab' });
+  const taken = adoptShared(host, shared);
   if (typeof taken === 'string' || Date.now() >= taken.staleAt) return false;
-  refresh.took(before, taken);
+  settler.settleWith(flight, before, taken, 'other-tab');
   return true;
+}
+
+/**
+ * Adopts another tab's pair. Taken, it takes its place in the origin's order: the session's version
+ * steps to just below the stored one (the change it makes counts it), so this tab's next change is
+ * newer than it. Not taken (unusable), the version stays.
+ */
+function adoptShared(host: JotHost, shared: JotRecord): JotSession | string {
+  const version = host.version;
+  if (shared.version !== undefined) host.version = Math.max(version, shared.version - 1);
+  const adopted = host.adopt(shared, { fresh: false, from: 'other-tab' });
+  if (typeof adopted === 'string') host.version = version;
+  return adopted;
 }
 
 /** A shared record is another tab's newer session: a higher version and another token pair. */

@@ -8,7 +8,7 @@ import type { HttpRequest } from '@angular/common/http';
 import type { Observable } from 'rxjs';
 
 import type { JotLogoutReason, ResolvedJotConfig } from './config';
-import type { JotEvent, JotSessionWarning } from './events';
+import type { JotEvent, JotRefreshSource, JotSessionWarning } from './events';
 import type { JotSession } from './jwt-session';
 import type { JotRecord } from './storage';
 
@@ -46,6 +46,8 @@ export interface JotHost {
   session(): JotSession | null;
   /** The current session as stored (with its version), or null. */
   record(): JotRecord | null;
+  /** Counts the changes of the session; another tab's pair taken here takes its place in the order. */
+  version: number;
   /** Takes a pair from a refresh or another tab; returns the session, or why the pair is unusable. */
   adopt(tokens: JotRecord, options: JotAdoptOptions): JotSession | string;
   /** Ends the session; `broadcast: false` when another tab already ended it. */
@@ -82,14 +84,20 @@ export interface JotRefresher {
 /** Makes the refresh engine for the session; provided by `withRefresh()`. */
 export const JOT_REFRESHER = new InjectionToken<(host: JotHost) => JotRefresher>(ngDevMode ? 'JOT_REFRESHER' : '');
 
-/** A refresh as the refresher hands it to the cross-tab sync, to run under the origin's lock. */
-export interface JotLockedRefresh {
-  /** Still wanted: no logout, login or setTokens since it began (else nothing is taken or called). */
-  wanted(): boolean;
-  /** Another tab stored a newer pair, now taken here instead of a call (`before`: the session it replaced). */
-  took(before: JotSession | null, taken: JotSession): void;
-  /** The refresh call (or, after a failed one, giving up); the lock is held until it settles. */
-  call(): Promise<void>;
+/**
+ * How the refresher's flights are settled, as the cross-tab sync sees it: it runs a refresh under the
+ * origin's lock and may take another tab's newer pair instead (`flight` is opaque to it).
+ */
+export interface JotRefreshSettler {
+  /** Still wanted: no logout, login or setTokens since `flight` began (else nothing is taken or called). */
+  isCurrent(flight: object): boolean;
+  /**
+   * Ends `flight` with the session now held (`before`: the session it replaced); with `'other-tab'`,
+   * another tab's newer pair was taken under the lock instead of a call.
+   */
+  settleWith(flight: object, before: JotSession | null, adopted: JotSession, source: JotRefreshSource): void;
+  /** A failed refresh ends the session after all: no newer pair was found under the lock. */
+  giveUp(flight: object, error: unknown): void;
 }
 
 /** Cross-tab sync, made by `withCrossTabSync()` for the session (browser only). */
@@ -98,9 +106,16 @@ export interface JotCrossTab {
   publish(record: JotRecord | null, options?: { refreshed?: boolean }): void;
   /**
    * Under the origin-wide refresh lock: takes the newer pair another tab stored (it refreshed, or
-   * logged in), rather than spend a refresh token it may have rotated; else runs `refresh.call()`.
+   * logged in), rather than spend a refresh token it may have rotated; else runs `call()` (the
+   * refresh call), holding the lock until it settles.
    */
-  refreshUnderLock(refresh: JotLockedRefresh): Promise<void>;
+  refreshUnderLock(settler: JotRefreshSettler, flight: object, call: () => Promise<void>): Promise<void>;
+  /**
+   * A refresh failed in a way that ends the session: look once more under the lock for a newer pair
+   * another tab stored (a login, or a refresh whose message is not here yet) and take it; else
+   * `settler.giveUp()`. False when there is no other tab to look at (the caller gives up itself).
+   */
+  recheck(settler: JotRefreshSettler, flight: object, error: unknown): boolean;
   /** Runs `fn` while holding the origin-wide refresh lock; `fn` gets the shared record, read under it. */
   exclusive<T>(fn: (shared: JotRecord | null) => Promise<T>): Promise<T>;
 }

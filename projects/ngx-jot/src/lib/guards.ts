@@ -18,7 +18,7 @@ import {
   type UrlTree,
 } from '@angular/router';
 import type { JwtPayload } from 'jwt-decode';
-import { type Observable, catchError, defaultIfEmpty, from, isObservable, map, switchMap } from 'rxjs';
+import { type Observable, catchError, defaultIfEmpty, map } from 'rxjs';
 
 import { JOT_CONFIG } from './config';
 import { configError, warnOnce } from './errors';
@@ -251,14 +251,7 @@ function whenJudged(state: SessionState, decide: (session: JotSession | null) =>
     );
   };
   // An async store is still being read (normally done by the app initializer already).
-  return state.restoring
-    ? from(state.restoring).pipe(
-        switchMap(() => {
-          const result = judge();
-          return isObservable(result) ? result : [result];
-        }),
-      )
-    : judge();
+  return state.restore.after(judge);
 }
 
 function samePath(a: UrlTree, b: UrlTree): boolean {

@@ -7,7 +7,7 @@ import {
   type HttpRequest,
 } from '@angular/common/http';
 import { inject } from '@angular/core';
-import { Observable, catchError, filter, from, switchMap, throwError, timeout } from 'rxjs';
+import { Observable, catchError, filter, switchMap, throwError, timeout } from 'rxjs';
 
 import { JOT_SKIP } from './context';
 import { JotError } from './errors';
@@ -54,9 +54,7 @@ export const jotInterceptor: HttpInterceptorFn = (req, next) => {
     return next(req);
   }
   // An async store is still being read: the token this request should carry may be in it.
-  const restoring = state.restoring;
-  if (restoring) return from(restoring).pipe(switchMap(() => send(state, req, next)));
-  return send(state, req, next);
+  return state.restore.after(() => send(state, req, next));
 };
 
 /** Sends with the current token, first waiting for a refresh that runs or that an expired token needs. */

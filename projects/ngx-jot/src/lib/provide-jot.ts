@@ -45,7 +45,7 @@ export function provideJot(config: JotConfig, ...features: JotFeature[]): Enviro
     JotAuth,
     features.map((feature) => feature.ɵproviders),
     // Restores the session (awaiting an async store) before the first navigation.
-    provideAppInitializer(() => inject(SessionState).restoring ?? undefined),
+    provideAppInitializer(() => inject(SessionState).restore.ready),
     ngDevMode ? devChecks() : [],
   ]);
 }

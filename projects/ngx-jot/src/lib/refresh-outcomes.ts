@@ -5,7 +5,7 @@
  */
 import { JotError } from './errors';
 import type { JotRefreshSource } from './events';
-import type { JotHost, JotLockedRefresh } from './feature-contracts';
+import type { JotHost, JotRefreshSettler } from './feature-contracts';
 import { isOtherSubject, type JotSession } from './jwt-session';
 import { type RefreshCaller, failureMessage, refreshFailureCode } from './refresh-call';
 import type { Flight, Outcome } from './refresh-flight';
@@ -19,7 +19,7 @@ export interface FlightOwner {
 }
 
 /** Settles the refresher's flights. */
-export class RefreshOutcomes {
+export class RefreshOutcomes implements JotRefreshSettler {
   readonly #host: JotHost;
   readonly #owner: FlightOwner;
   readonly #caller: RefreshCaller;
@@ -58,48 +58,40 @@ export class RefreshOutcomes {
       return;
     }
     // Of another user, that user's session began (the session emitted logout, then login).
-    this.#settleWith(flight, before, adopted, 'this-tab');
+    this.settleWith(flight, before, adopted, 'this-tab');
   }
 
   /**
-   * The call (or the lock) failed. A failure that ends the session looks at the shared record once
-   * more first (`afterRecheck` false): another tab may have stored a newer pair.
+   * The call (or the lock) failed. With cross-tab sync, a failure that ends the session first looks
+   * under the lock for a newer pair another tab stored (`recheck()`), which gives up only without one.
    */
-  fail(flight: Flight, error: unknown, { afterRecheck = false } = {}): void {
+  fail(flight: Flight, error: unknown): void {
     if (!this.#owner.isCurrent(flight)) return;
     this.#caller.noteFailure(error);
+    if (refreshFailureCode(error) === 'refresh-unavailable' || !this.#host.crossTab?.recheck(this, flight, error))
+      this.giveUp(flight, error);
+  }
+
+  /** Ends `flight` with its failure; one that is not transient ends the session first. */
+  giveUp(flight: Flight, error: unknown): void {
+    if (!this.#owner.isCurrent(flight)) return;
     const code = refreshFailureCode(error);
-    const endsSession = code !== 'refresh-unavailable';
-    const crossTab = this.#host.crossTab;
-    if (endsSession && crossTab && !afterRecheck) {
-      // Another tab may have stored a newer pair (a login, or a refresh whose message is not here
-      // yet): take it rather than end the session in every tab. Called under the lock, the
-      // cross-tab sync runs this at once, still under it.
-      const giveUp = () => this.fail(flight, error, { afterRecheck: true });
-      // eslint-disable-next-line @typescript-eslint/require-await -- call() returns a promise; async also turns a throw into a rejection.
-      crossTab.refreshUnderLock(this.locked(flight, async () => giveUp())).catch(giveUp);
-      return;
-    }
     const jotError = new JotError(code, ngDevMode ? failureMessage(code, error, this.#url) : '', error);
     this.#host.emit({ type: 'refresh-failure', error: jotError });
     // Detach first, so ending the session does not cancel this flight with a vaguer error.
     this.#owner.detach(flight);
     // End the session before the waiters hear of it, so what they see next is consistent.
-    if (endsSession) this.#host.end('refresh-failed');
+    if (code !== 'refresh-unavailable') this.#host.end('refresh-failed');
     flight.settle({ error: jotError });
   }
 
-  /** `flight` as the cross-tab sync runs it under the lock: `call`, unless another tab's newer pair is taken. */
-  locked(flight: Flight, call: () => Promise<void>): JotLockedRefresh {
-    return {
-      wanted: () => this.#owner.isCurrent(flight),
-      took: (before, taken) => this.#settleWith(flight, before, taken, 'other-tab'),
-      call,
-    };
+  /** `flight` is still the refresh of this session (see JotRefreshSettler). */
+  isCurrent(flight: Flight): boolean {
+    return this.#owner.isCurrent(flight);
   }
 
   /** Ends `flight` with the session now held; the waiters of another user's session never get it. */
-  #settleWith(flight: Flight, before: JotSession | null, adopted: JotSession, source: JotRefreshSource): void {
+  settleWith(flight: Flight, before: JotSession | null, adopted: JotSession, source: JotRefreshSource): void {
     let outcome: Outcome = { session: adopted };
     if (before && isOtherSubject(before, adopted)) {
       // What waits belongs to the user before, and is never sent as the new one.

@@ -114,16 +114,13 @@ export class Refresher implements JotRefresher, FlightOwner {
     // callers: callers that leave (route change, switchMap) do not cancel it, and its tokens are
     // stored even when nobody waits (the server rotated). finalize: the lock (with cross-tab sync)
     // is released however the call ends, cancellation included.
-    const refresh = this.#outcomes.locked(
-      flight,
-      () =>
-        new Promise<void>((released) => {
-          this.#request = call.pipe(finalize(released)).subscribe(this.#outcomes.answers(flight));
-        }),
-    );
+    const refresh = () =>
+      new Promise<void>((released) => {
+        this.#request = call.pipe(finalize(released)).subscribe(this.#outcomes.answers(flight));
+      });
     // With cross-tab sync, under the origin's lock, where another tab's newer pair is taken
     // instead of spending a refresh token it may have rotated; without, at once.
-    (this.#host.crossTab?.refreshUnderLock(refresh) ?? refresh.call()).catch((error: unknown) =>
+    (this.#host.crossTab?.refreshUnderLock(this.#outcomes, flight, refresh) ?? refresh()).catch((error: unknown) =>
       this.#outcomes.fail(flight, error),
     );
     return flight.result;

@@ -1,8 +1,5 @@
-import { inject } from '@angular/core';
-
-import { JOT_AWAIT_STORE } from './await-store';
-
-import { badRecordField, isPromise, type JotRecord, type JotStorage } from './storage';
+import type { JotRestore } from './restore-contract';
+import { badRecordField, type JotRecord, type JotStorage } from './storage';
 import { toSession, type JotSession, type Timing } from './jwt-session';
 import { warnOnce } from './errors';
 import type { ResolvedJotConfig } from './config';
@@ -12,8 +9,8 @@ export interface RestoreHost {
   readonly storage: JotStorage;
   readonly config: ResolvedJotConfig;
   version: number;
-  restoring: Promise<void> | null;
-  readonly destroyed: boolean;
+  /** Applies the store's answer, at once or (a custom async store) once it comes. */
+  readonly restore: JotRestore;
   timing(): Timing;
   readonly timer: { schedule(): void } | null;
   hold(session: JotSession, version: number): void;
@@ -23,15 +20,15 @@ export interface RestoreHost {
 
 /**
  * Start-up: holds the stored session, if any is usable. A synchronous store is read at once; an
- * async one (a custom store) sets `host.restoring`, which requests, guards and an app initializer
- * wait for (see await-store.ts). Called in the session's injection context.
+ * async one (a custom store) is waited for by `host.restore` (JOT_RESTORE, from withStorage(), see
+ * await-store.ts), and requests, guards and an app initializer wait with it. Called in the
+ * session's injection context.
  */
 export function restoreSession(host: RestoreHost): void {
-  const startedAt = host.version;
+  // (Only an async store's answer can come after a login, setTokens(), logout() or destroy: its
+  // wait, await-store.ts, does not apply it then.)
   const apply = ({ record, remember }: { record: JotRecord | null; remember: boolean }) => {
-    // A login, setTokens() or logout() while an async store was read is newer than what it held.
-    // After destroy nothing may run: a session applied now would arm a timer that outlives the app.
-    if (!record || host.version !== startedAt || host.destroyed) return;
+    if (!record) return;
     // Every field is checked: a bad one (a `skew` of "abc") would make an expired token count as valid.
     const badField = badRecordField(record);
     const result = badField
@@ -56,11 +53,5 @@ export function restoreSession(host: RestoreHost): void {
   } catch {
     return;
   }
-  if (!isPromise(read)) {
-    apply(read);
-    return;
-  }
-  // Only a custom store is async: withStorage() provides the wait for it, so apps without one do not ship it.
-  const awaitStore = inject(JOT_AWAIT_STORE, { optional: true });
-  host.restoring = awaitStore?.(read, apply, () => (host.restoring = null), host.config) ?? null;
+  host.restore.start(read, apply, host);
 }

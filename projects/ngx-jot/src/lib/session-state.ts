@@ -26,6 +26,7 @@ import {
 import { isOtherSubject, toSession, type JotSession, type Timing } from './jwt-session';
 import { JOT_ORIGIN_POLICY } from './origin-policy';
 import { redirectToLogin } from './protected-routes';
+import { JOT_RESTORE } from './restore-contract';
 import { restoreSession } from './restore-session';
 import { JOT_STORAGE, type JotRecord } from './storage';
 
@@ -51,9 +52,8 @@ export class SessionState implements JotHost {
   readonly events = this.#events.asObservable();
   /** Counts the changes of the session; stored with it, so tabs and async reads can order states. */
   version = 0;
-  /** Set while an async store is being read; requests and guards wait for it. */
-  restoring: Promise<void> | null = null;
-  destroyed = false;
+  /** Restores the stored session at start-up; requests and guards wait with it while an async store is read. */
+  readonly restore = inject(JOT_RESTORE);
   readonly refresher: JotRefresher | null;
   readonly crossTab: JotCrossTab | null;
   /** The idle watch of `withIdleLogout()`, in the browser only. */
@@ -69,7 +69,6 @@ export class SessionState implements JotHost {
     this.idle = (browser && inject(JOT_IDLE, { optional: true })?.(this)) || null;
     this.timer = browser ? new ExpiryTimer(this) : null;
     inject(DestroyRef).onDestroy(() => {
-      this.destroyed = true;
       this.refresher?.cancel({ silently: true });
       // A request answered after teardown finds no session: no refresh, replay or cleared store.
       this.#session.set(null);
@@ -130,7 +129,6 @@ export class SessionState implements JotHost {
     const before = this.#session();
     const result = adoptedSession(tokens, before, this.timing(), { fresh, remember, from });
     if (typeof result === 'string') return result;
-    if (from === 'other-tab' && tokens.version !== undefined) this.version = Math.max(this.version, tokens.version - 1);
     // A refresh that answers for another user ends this session before that user's begins.
     const otherUser = !!before && isOtherSubject(before, result);
     const subjectChanged = from === 'refresh' && otherUser;

@@ -2,9 +2,10 @@ import { DOCUMENT, isPlatformBrowser } from '@angular/common';
 import { InjectionToken, PLATFORM_ID, inject } from '@angular/core';
 
 import type { JotTokens } from './config';
-import { JOT_AWAIT_STORE, awaitStore } from './await-store';
+import { AwaitedRestore, isPromise } from './await-store';
 import { JOT_CONFIG } from './config';
 import { configError, warnOnce } from './errors';
+import { JOT_RESTORE } from './restore-contract';
 import { JotFeatureKind, makeJotFeature, type JotFeature } from './feature';
 import { isUsableSkew } from './jwt-session';
 
@@ -115,7 +116,7 @@ export function withStorage(store: JotStorageKind | JotTokenStore): JotFeature<J
     custom
       ? [
           { provide: JOT_STORE_CHOICE, useValue: store },
-          { provide: JOT_AWAIT_STORE, useValue: awaitStore },
+          { provide: JOT_RESTORE, useFactory: () => new AwaitedRestore() },
         ]
       : [{ provide: JOT_STORE_CHOICE, useValue: store }],
     custom ? 'custom' : store,
@@ -213,8 +214,4 @@ export class JotStorage {
       return degrade(error);
     }
   }
-}
-
-export function isPromise<T>(v: unknown): v is Promise<T> {
-  return !!v && typeof (v as Promise<T>).then === 'function';
 }
