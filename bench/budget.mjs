@@ -15,25 +15,32 @@ import { ensureDist } from './lib/dist.mjs';
 import { appCost, closeTransformer, entries } from './size.mjs';
 
 /**
- * App cost, gzip bytes (issue 15, 2026-11-30): readability decides, size is measured. The core
- * (provideJot + withRefresh + jotInterceptor + jotGuard) must stay at or under 7.5 kB by design:
- * development-only checks, what only a feature needs shipped with that feature. NOT MET since tokens
- * are decoded with jwt-decode again (API.md, the standards; its runtime costs +254 B gzip). The size
- * passes since moved out of the core by design: the cross-tab steps of the refresh (behind the
- * JotCrossTab contract: refreshUnderLock(settler, flight, call), recheck(), the other-tab version
- * step; 7,721 -> 7,642 B), the wait for an async custom store (JOT_RESTORE, provided as
- * AwaitedRestore by withStorage(customStore) only; 7,642 -> 7,576 B) and two small wrappers
- * (7,576 -> 7,562 B). The core measures 7,562 B: 62 B over. Still in it, found in the minified
- * core: the promise checks of JotStorage (isPromise; moving them behind JOT_RESTORE saved 2 B, so
- * not done), imports that only development checks use (ROUTES, provideEnvironmentInitializer), and
- * JotFeatureKind's reverse mapping (public API).
- * Every feature: 10 kB is the issue's goal, not met: 11,006 B measured, the cross-tab sync split
- * into named classes (whose public member names minifiers keep) costing some 500 B of it, and the
- * contracts that keep the cross-tab steps and the async wait out of the core some 75 B more. This
- * ceiling holds that point with no room until the goal is reached.
+ * App cost, gzip bytes (issues 15 and 19, 2026-11-30): readability decides, size is measured.
+ *
+ * The issue-15 line for the core (provideJot + withRefresh + jotInterceptor + jotGuard) is 7.5 kB,
+ * reached by design only: development-only checks, and what only a feature needs shipped with that
+ * feature. It is NOT MET today, for two reasons a size pass cannot take back without changing a
+ * decision of the project, so the ceiling below holds today's figure with no room instead:
+ *   - tokens are decoded with jwt-decode (API.md and the standards name it): +254 B against the
+ *     eight-line decoder of our own that the refactor had used;
+ *   - issue 19's core surface, which API.md fixes on JotAuth whether or not withIdleLogout() is
+ *     called: the sessionWarning signal, keepAlive(), and the warning before a session's absolute
+ *     end (refresh token exp / refresh_expires_in), +366 B.
+ * Moved out of the core by design meanwhile: the cross-tab steps of the refresh (behind the
+ * JotCrossTab contract; 7,721 -> 7,642 B), the wait for an async custom store (JOT_RESTORE, provided
+ * by withStorage(customStore) only; -> 7,576 B), two wrappers (-> 7,562 B); with issue 19: 7,934 B.
+ * Still in it (found in the minified core): the promise checks of JotStorage, imports only
+ * development checks use (ROUTES, provideEnvironmentInitializer), JotFeatureKind's reverse mapping.
+ *
+ * Every feature (now with withIdleLogout): 12,247 B; the issue-15 goal of 10 kB was for the four
+ * features of 0.1 (11,006 B before issue 19). withIdleLogout alone adds 885 B to the core.
  * The published FESM's size is no goal, so it has no budget.
  */
-const APP_GZIP_BUDGET = { 'ngx-jot core': 7500, 'ngx-jot everything': 11_006 };
+const APP_GZIP_BUDGET = {
+  'ngx-jot core': 7934,
+  'ngx-jot core + withIdleLogout': 8819,
+  'ngx-jot everything': 12_247,
+};
 const STORM = 200;
 
 ensureDist();

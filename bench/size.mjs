@@ -134,7 +134,8 @@ export const routes = [{ path: 'account', canActivate: [jotGuard], children: [] 
       name: 'ngx-jot core + withIdleLogout',
       detail: 'core + withIdleLogout({ afterSeconds: 900 })',
       missing: [...core, 'withIdleLogout'].filter((n) => !exported.has(n)),
-      budgetGzip: 2500,
+      // The issue-15 goal for an app with a feature: at most 10 kB.
+      budgetGzip: 10_000,
       contents: `
 import { provideHttpClient, withInterceptors } from '@angular/common/http';
 import { ${core.join(', ')}, withIdleLogout } from 'ngx-jot';
