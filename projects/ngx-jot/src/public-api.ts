@@ -20,6 +20,8 @@ export { withRefresh } from './lib/refresher';
 export { jotProtectedPaths } from './lib/server-routes';
 export { withJotDebug } from './lib/debug';
 export { withCrossTabSync } from './lib/cross-tab';
+export { withDpop } from './lib/dpop';
+export type { JotDpopOptions } from './lib/dpop';
 export type { JotRefreshOptions } from './lib/refresher';
 export { JOT_STORAGE_KEY, withStorage } from './lib/storage';
 export type { JotStorageKind, JotTokenStore } from './lib/storage';

@@ -61,10 +61,15 @@ function checkFeatures(features: JotFeature[]): void {
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above.
   if (kinds.some((kind) => kind === undefined)) {
     throw configError(
-      `provideJot() features must be made by withRefresh(), withStorage(), withCrossTabSync() or withJotDebug().`,
+      `provideJot() features must be made by withRefresh(), withStorage(), withCrossTabSync(), withJotDebug() or withDpop().`,
     );
   }
-  for (const kind of [JotFeatureKind.Refresh, JotFeatureKind.Storage, JotFeatureKind.CrossTabSync]) {
+  for (const kind of [
+    JotFeatureKind.Refresh,
+    JotFeatureKind.Storage,
+    JotFeatureKind.CrossTabSync,
+    JotFeatureKind.Dpop,
+  ]) {
     if (kinds.filter((other) => other === kind).length > 1) {
       throw configError(`provideJot() got the same feature twice (${JotFeatureKind[kind]}); pass each withX() once.`);
     }
