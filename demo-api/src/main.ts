@@ -9,6 +9,8 @@
  *   STATIC_DIR      directory to serve with SPA fallback (default <repo>/dist/demo-app/browser when it exists;
  *                   a relative value is resolved against the current directory; empty string disables)
  *   JOT_TEST_HOOKS  "1" enables /__stats, /__stats/reset and /__revoke-all
+ *   REQUIRE_DPOP    "1": only DPoP-bound tokens (RFC 9449); config.json tells the demo to use withDpop()
+ *   DPOP_NONCE      "1": DPoP proofs must carry the server's nonce
  *
  * The HS256 secret is random per process: tokens do not survive a restart, which is intended.
  */
@@ -54,14 +56,18 @@ const corsOrigins = (process.env['CORS_ORIGINS'] ?? '')
   .filter((origin) => origin !== '');
 const staticDir = staticDirFromEnv();
 const testHooks = process.env['JOT_TEST_HOOKS'] === '1';
+const requireDpop = process.env['REQUIRE_DPOP'] === '1';
+const dpopNonce = process.env['DPOP_NONCE'] === '1';
 
 const api = createDemoApi({
   accessTtlSeconds,
   refreshTtlSeconds,
   corsOrigins,
   ...(staticDir !== undefined ? { staticDir } : {}),
-  demoConfig: (info) => demoConfigFor(info.port),
+  demoConfig: (info) => demoConfigFor(info.port, { dpop: requireDpop }),
   testHooks,
+  requireDpop,
+  dpopNonce,
   logger: (line) => console.log(`[demo-api] ${line}`),
 });
 
@@ -72,6 +78,7 @@ try {
   console.log(`  static: ${staticDir ?? '(none)'}`);
   console.log(`  CORS origins: ${corsOrigins.length > 0 ? corsOrigins.join(', ') : '(none)'}`);
   console.log(`  test hooks: ${testHooks ? 'on' : 'off'}; HS256 secret: random per process`);
+  console.log(`  DPoP: ${requireDpop ? 'required' : 'optional'}${dpopNonce ? ', with server nonces' : ''}`);
   console.log('  demo credentials:');
   for (const user of DEMO_USERS) {
     console.log(`    ${user.username} / ${user.password}  (${user.roles.join(', ')})`);

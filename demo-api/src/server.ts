@@ -32,6 +32,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { createAccessTokens } from './access-tokens.ts';
+import { createDpopVerifier } from './dpop.ts';
 import { applyCors } from './cors.ts';
 import { createFaults, type FaultPlan, type Faults } from './faults.ts';
 import { HttpError, sendEmpty, sendError, sendJson } from './http-json.ts';
@@ -77,6 +78,13 @@ export interface DemoApiOptions {
    * `GET /__faults` (the decision log). Off when absent.
    */
   readonly faults?: FaultPlan;
+  /**
+   * DPoP (RFC 9449): login and refresh must carry a proof, and API calls a DPoP-bound token with
+   * a proof. Without it, a proof still binds the tokens it comes with, and Bearer tokens work.
+   */
+  readonly requireDpop?: boolean;
+  /** Every DPoP proof must carry the server's `DPoP-Nonce` (answered `use_dpop_nonce` otherwise). */
+  readonly dpopNonce?: boolean;
 }
 
 export interface DemoApi {
@@ -273,6 +281,9 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
     stats: new StatsCounter(),
     faults,
     accessTtlSeconds,
+    dpop: createDpopVerifier(now, options.dpopNonce === true),
+    requireDpop: options.requireDpop === true,
+    dpopFamilies: new WeakMap(),
   };
 
   const settings: DispatchSettings = {
@@ -304,7 +315,7 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
 }
 
 /** The demo app's config.json when this server serves it: same origin; the echo API under "localhost" plays a foreign origin. */
-export function demoConfigFor(port: number): DemoConfig {
+export function demoConfigFor(port: number, { dpop = false }: { dpop?: boolean } = {}): DemoConfig {
   return {
     apiBaseUrl: '',
     loginUrl: '/authenticate',
@@ -316,5 +327,7 @@ export function demoConfigFor(port: number): DemoConfig {
     usernameField: 'username',
     storage: 'session',
     crossTabSync: true,
+    // The demo turns withDpop() on when the API requires DPoP-bound tokens.
+    ...(dpop ? { dpop: true } : {}),
   };
 }
