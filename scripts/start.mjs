@@ -6,6 +6,7 @@
  * then runs demo-api/src/main.ts in this very process (through tsx) with STATIC_DIR pointing at
  * the build, so stopping this process stops everything. Environment: PORT (default 4200),
  * ACCESS_TTL, REFRESH_TTL, CORS_ORIGINS, JOT_TEST_HOOKS, as documented in demo-api/README.md.
+ * `--dpop`: the API requires DPoP-bound tokens (REQUIRE_DPOP=1) and the demo turns withDpop() on.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,13 +16,15 @@ import { browserDir, ensureBuild, root } from './lib/demo-build.mjs';
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   console.log(
-    'Usage: npm start [-- --build]\n  Serves the demo app with the reference API on http://127.0.0.1:${PORT:-4200}.',
+    'Usage: npm start [-- --build] [--dpop]\n  Serves the demo app with the reference API on http://127.0.0.1:${PORT:-4200}.\n' +
+      '  --dpop: the API requires DPoP-bound tokens (RFC 9449) and the demo uses withDpop().',
   );
   process.exit(0);
 }
 ensureBuild(args.includes('--build'));
 
 process.env.STATIC_DIR = browserDir;
+if (args.includes('--dpop')) process.env.REQUIRE_DPOP = '1';
 const port = process.env.PORT?.trim() || '4200';
 process.env.PORT = port;
 if (port !== '0') console.log(`\nngx-jot demo: open http://127.0.0.1:${port}/\n`);

@@ -1,7 +1,15 @@
 import { provideHttpClient, withInterceptors } from '@angular/common/http';
 import { type ApplicationConfig, inject, provideAppInitializer, provideZonelessChangeDetection } from '@angular/core';
 import { provideRouter, withComponentInputBinding } from '@angular/router';
-import { type JotFeature, jotInterceptor, provideJot, withCrossTabSync, withRefresh, withStorage } from 'ngx-jot';
+import {
+  type JotFeature,
+  jotInterceptor,
+  provideJot,
+  withCrossTabSync,
+  withDpop,
+  withRefresh,
+  withStorage,
+} from 'ngx-jot';
 
 import { Activity } from './activity';
 import { routes } from './app.routes';
@@ -14,6 +22,7 @@ export function appConfigFor(config: DemoConfig): ApplicationConfig {
   const features: JotFeature[] = [withStorage(config.storage)];
   if (config.refreshUrl) features.push(withRefresh({ url: config.refreshUrl }));
   if (config.crossTabSync) features.push(withCrossTabSync());
+  if (config.dpop) features.push(withDpop());
   return {
     providers: [
       provideZonelessChangeDetection(),

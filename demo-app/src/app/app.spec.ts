@@ -21,6 +21,7 @@ const config: DemoConfig = {
   usernameField: 'username',
   storage: 'session',
   crossTabSync: true,
+  dpop: false,
 };
 
 // The demo's own components with ngx-jot/testing: zoneless, no network, no real token.

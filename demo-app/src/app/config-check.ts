@@ -22,6 +22,8 @@ export interface DemoConfig {
   readonly usernameField: string;
   readonly storage: DemoStorage;
   readonly crossTabSync: boolean;
+  /** withDpop(): RFC 9449 proofs, for an API that binds tokens (`npm start -- --dpop`). */
+  readonly dpop: boolean;
 }
 
 /** config.json is missing, unreadable or wrong; the message says what to change. */
@@ -46,6 +48,7 @@ export const CONFIG_EXAMPLE = {
   usernameField: 'username',
   storage: 'session',
   crossTabSync: true,
+  dpop: false,
 } as const;
 
 type ConfigKey = keyof typeof CONFIG_EXAMPLE;
@@ -115,6 +118,8 @@ export function parseDemoConfig(raw: unknown, page: Pick<Location, 'href' | 'ori
   const foreignUrl = url('foreignUrl', false);
   const usernameField = urlField(config, 'usernameField', false, problems) ?? 'username';
   const { storage, crossTabSync } = storageChoice(config, problems);
+  const dpop = config['dpop'] ?? false;
+  if (typeof dpop !== 'boolean') problems.push(`"dpop" must be true or false, got ${JSON.stringify(dpop)}.`);
 
   if (problems.length > 0 || loginUrl === null || restrictedUrl === null) {
     throw new DemoConfigError('config.json has problems:', problems);
@@ -132,6 +137,7 @@ export function parseDemoConfig(raw: unknown, page: Pick<Location, 'href' | 'ori
     usernameField,
     storage,
     crossTabSync,
+    dpop: dpop === true,
   };
 }
 
