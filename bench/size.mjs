@@ -122,6 +122,21 @@ export const routes = [{ path: 'account', canActivate: [jotGuard], children: [] 
 `,
     },
     {
+      // The app cost of withDpop() alone is this entry less the core's.
+      name: 'ngx-jot core + withDpop',
+      detail: 'provideJot + withRefresh + withDpop + jotInterceptor + jotGuard',
+      missing: [...core, 'withDpop'].filter((n) => !exported.has(n)),
+      contents: `
+import { provideHttpClient, withInterceptors } from '@angular/common/http';
+import { ${core.join(', ')}${feature('withDpop', 'withDpop')} } from 'ngx-jot';
+export const providers = [
+  provideHttpClient(withInterceptors([jotInterceptor])),
+  provideJot(${JOT_CONFIG}, withRefresh({ url: '/refresh' })${feature('withDpop', 'withDpop()')}),
+];
+export const routes = [{ path: 'account', canActivate: [jotGuard], children: [] }];
+`,
+    },
+    {
       name: 'ngx-jot everything',
       detail: `core + ${all.join(', ')}`,
       missing: all.filter((n) => !exported.has(n)),
