@@ -23,6 +23,23 @@ async function storedAccessToken(page: Page): Promise<string> {
   return token as string;
 }
 
+/** The DPoP key in the origin's IndexedDB, as the page sees it: whether its private key is extractable; null without one. */
+function storedKey(page: Page): Promise<{ extractable: boolean } | null> {
+  return page.evaluate(
+    () =>
+      new Promise<{ extractable: boolean } | null>((resolve) => {
+        const open = indexedDB.open('ngx-jot-dpop');
+        open.onsuccess = () => {
+          const get = open.result.transaction('keys').objectStore('keys').get('key');
+          get.onsuccess = () => {
+            const entry = get.result as { keys: CryptoKeyPair } | undefined;
+            resolve(entry ? { extractable: entry.keys.privateKey.extractable } : null);
+          };
+        };
+      }),
+  );
+}
+
 test.describe('DPoP (RFC 9449): npm start -- --dpop', () => {
   test('login, protected data, and a burst after expire-token with ONE refresh, all with proofs', async ({
     page,
@@ -41,18 +58,7 @@ test.describe('DPoP (RFC 9449): npm start -- --dpop', () => {
     expect(claims.cnf?.jkt).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
     // The key the page signs with: in IndexedDB, and its private half cannot be exported.
-    const extractable = await page.evaluate(
-      () =>
-        new Promise<boolean | null>((resolve) => {
-          const open = indexedDB.open('ngx-jot-dpop');
-          open.onsuccess = () => {
-            const get = open.result.transaction('keys').objectStore('keys').get('key');
-            get.onsuccess = () =>
-              resolve((get.result as { keys?: CryptoKeyPair } | undefined)?.keys?.privateKey.extractable ?? null);
-          };
-        }),
-    );
-    expect(extractable).toBe(false);
+    expect(await storedKey(page)).toEqual({ extractable: false });
 
     await page.getByTestId('expire-token').click();
     await expect(page.getByTestId('expire-result')).toContainText('the API now refuses this token');
@@ -95,5 +101,30 @@ test.describe('DPoP (RFC 9449): npm start -- --dpop', () => {
     await page.getByTestId('burst-count').fill('1');
     await page.getByTestId('burst').click();
     await expect(page.getByTestId('burst-result')).toHaveText(/^1 ok, 0 failed/);
+  });
+
+  test('two tabs share the key: a burst in each after expire-token makes ONE refresh; a logout deletes the key', async ({
+    context,
+    api,
+  }) => {
+    const a = await context.newPage();
+    const b = await context.newPage();
+    await a.goto('/login?returnUrl=%2Frestricted');
+    await b.goto('/restricted');
+    await signIn(a);
+    for (const page of [a, b]) await expect(page.getByTestId('restricted-data')).toContainText('"name": "foo"');
+
+    await a.getByTestId('expire-token').click();
+    await expect(a.getByTestId('expire-result')).toContainText('the API now refuses this token');
+    await api.resetStats();
+    await a.getByTestId('burst').click();
+    await b.getByTestId('burst').click();
+    for (const page of [a, b]) await expect(page.getByTestId('burst-result')).toHaveText(/^10 ok, 0 failed/);
+    expect(await api.stats()).toMatchObject({ refresh: 1, reuseDetected: 0 });
+
+    expect(await storedKey(b)).toEqual({ extractable: false });
+    await a.getByTestId('logout').click();
+    await expect(b).toHaveURL(/\/login\?returnUrl=%2Frestricted$/);
+    await expect.poll(() => storedKey(b)).toBeNull();
   });
 });

@@ -132,12 +132,12 @@ export class DpopKeyring {
     return cnf?.jkt === key.jkt;
   }
 
-  /** The server issued `token` as DPoP-bound to `key`; known at once here, and in IndexedDB soon after. */
-  noteBound(token: string, key: StoredDpopKey): void {
-    // Synchronously: the request that follows the token answer must already be sent as DPoP.
+  /** The server issued `token` as DPoP-bound to `key`: known here at once; resolves once IndexedDB knows it too. */
+  noteBound(token: string, key: StoredDpopKey): Promise<void> {
     if (this.#boundTokens.size >= BOUND_KEPT) this.#boundTokens.clear();
     this.#boundTokens.add(token);
-    void athOf(token)
+    // A failed write loses only what a reloaded tab knows of an opaque token (a JWT says it by cnf.jkt).
+    return athOf(token)
       .then((ath) => noteBoundToken(key.jkt, ath))
       .catch(() => undefined);
   }

@@ -138,6 +138,13 @@ describe('withDpop(): proofs', () => {
     expect(DPOP_DB_NAME).toBe('ngx-jot-dpop');
   });
 
+  it('lets the login finish only once IndexedDB lists its token as bound (what other tabs and a reload read)', async () => {
+    const { auth } = setup();
+    const { accessToken } = await login(auth);
+    const entry = idb.stores.get('keys')?.get('key') as { bound?: string[] } | undefined;
+    expect(entry?.bound).toEqual([await sha256(accessToken)]);
+  });
+
   it('sends a Bearer token as before: no DPoP scheme, no proof', async () => {
     const { auth, http } = setup();
     const { accessToken } = await login(auth, 'Bearer');

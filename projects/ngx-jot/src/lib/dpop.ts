@@ -21,7 +21,7 @@ import { type Observable, catchError, filter, from, map, switchMap, throwError }
 import { JOT_SKIP } from './context';
 import { DpopKeyring, type StoredDpopKey } from './dpop-key-store';
 import { athOf, createProof, htuOf } from './dpop-proof';
-import { JOT_CONFIG } from './config';
+import { JOT_CONFIG, type JotTokens } from './config';
 import { JotError, warnOnce } from './errors';
 import { JotFeatureKind, makeJotFeature, type JotFeature } from './feature';
 import { JOT_DPOP, type JotDpop, type JotHost } from './feature-contracts';
@@ -146,13 +146,14 @@ export class DpopSender {
   ): Observable<HttpEvent<unknown>> {
     const sent = from(this.#withProof(req, signing)).pipe(
       switchMap((proven) => next(proven)),
-      // (map, not tap: every rxjs name this file imports is kept in the FESM every app imports.)
-      map((event) => {
-        if (event.type === HttpEventType.Response) this.#learn(req, event.headers, signing, event.body);
-        return event;
+      // A token answer goes on once IndexedDB knows its token is bound: the other tabs adopt it
+      // when this tab does, and must send it as DPoP too. (An array is an ObservableInput of its items.)
+      switchMap((event) => {
+        const noted = event.type === HttpEventType.Response && this.#learn(req, event.headers, signing, event.body);
+        return noted ? from(noted).pipe(map(() => event)) : [event];
       }),
       catchError((error: unknown) => {
-        if (error instanceof HttpErrorResponse) this.#learn(req, error.headers);
+        if (error instanceof HttpErrorResponse) void this.#learn(req, error.headers);
         return !retried && isNonceChallenge(error) ? this.#attempt(req, next, signing, true) : throwError(() => error);
       }),
     );
@@ -172,19 +173,20 @@ export class DpopSender {
     return req.clone({ setHeaders: token === null ? { DPoP: proof } : { DPoP: proof, [headerName]: `DPoP ${token}` } });
   }
 
-  /** Remembers the origin's nonce, and for a token answer whether its token is DPoP-bound. */
-  #learn(req: HttpRequest<unknown>, headers: HttpHeaders, signing?: ProofContext, body?: unknown): void {
+  /**
+   * Remembers the origin's nonce, and for a token answer whether its token is DPoP-bound (then
+   * resolves once that is stored).
+   */
+  #learn(
+    req: HttpRequest<unknown>,
+    headers: HttpHeaders,
+    signing?: ProofContext,
+    body?: unknown,
+  ): Promise<void> | undefined {
     const nonce = headers.get(NONCE_HEADER);
     if (nonce) this.#nonces.set(new URL(htuOf(req.url, this.#document.baseURI)).origin, nonce);
-    const type = (body as { token_type?: unknown } | null | undefined)?.token_type;
-    if (!signing?.endpoint || typeof type !== 'string' || type.toLowerCase() !== 'dpop') return;
-    let token: string | undefined;
-    try {
-      token = this.#config.readTokens(body)?.accessToken;
-    } catch {
-      return; // The session refuses the answer too.
-    }
-    if (token) this.#keyring.noteBound(token, signing.key);
+    const token = signing?.endpoint ? boundTokenOf(body, this.#config.readTokens) : undefined;
+    return token && signing ? this.#keyring.noteBound(token, signing.key) : undefined;
   }
 }
 
@@ -193,6 +195,17 @@ interface ProofContext {
   key: StoredDpopKey;
   endpoint: boolean;
   skew: number | undefined;
+}
+
+/** The access token of a token answer that says `token_type: DPoP`, else undefined. */
+function boundTokenOf(body: unknown, readTokens: (body: unknown) => JotTokens | null | undefined): string | undefined {
+  const type = (body as { token_type?: unknown } | null | undefined)?.token_type;
+  if (typeof type !== 'string' || type.toLowerCase() !== 'dpop') return undefined;
+  try {
+    return readTokens(body)?.accessToken;
+  } catch {
+    return undefined; // The session refuses the answer too.
+  }
 }
 
 /** Development only, at start-up: what is missing, and what to choose. */
