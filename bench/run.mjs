@@ -3,7 +3,7 @@
 // process, against the built dist (built first when missing or stale). Prints the tables and
 // rewrites bench/RESULTS.md (numbers) and bench/results.json (every sample).
 //
-//   node --expose-gc bench/run.mjs [--only=size,interceptor,storm,memory] [--quick] [--no-write]
+//   node --expose-gc bench/run.mjs [--only=size,interceptor,storm,memory,dpop] [--quick] [--no-write]
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -15,9 +15,9 @@ const args = process.argv.slice(2);
 const only = args
   .find((a) => a.startsWith('--only='))
   ?.slice(7)
-  .split(',') ?? ['size', 'interceptor', 'storm', 'memory'];
+  .split(',') ?? ['size', 'interceptor', 'storm', 'memory', 'dpop'];
 const quick = args.includes('--quick');
-const write = !args.includes('--no-write') && !quick && only.length === 4;
+const write = !args.includes('--no-write') && !quick && only.length === 5;
 const log = (...m) => console.error(...m);
 
 const version = (pkg) => JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version;
@@ -61,6 +61,11 @@ if (only.includes('memory')) {
   results.memory = await benchMemory(quick ? { total: 10_000, log } : { log });
   const { benchMemorySync } = await import('./memory.mjs');
   results.memory.sync = await benchMemorySync(quick ? { cycles: 10_000, log } : { log });
+}
+if (only.includes('dpop')) {
+  log('bench: DPoP ...');
+  const { benchDpop } = await import('./dpop.mjs');
+  results.dpop = await benchDpop(quick ? { requests: 100, rounds: 3, warmupRounds: 1, log } : { log });
 }
 results.env.loadAfter = loadavg().map((x) => +x.toFixed(2));
 results.env.seconds = +((performance.now() - started) / 1000).toFixed(1);
@@ -335,6 +340,36 @@ if (results.memory) {
     `- Memory: heap back within 1 MB: ${yes(r.deltaMB <= 1)} (${r.deltaMB.toFixed(2)} MB); nothing left after logout(): ${yes(clean)}; ` +
       `with cross-tab sync, within 1 MB after ${sync.cycles.toLocaleString('en')} login/refresh/logout cycles: ${yes(sync.deltaMB <= 1)} (${sync.deltaMB.toFixed(2)} MB)`,
   );
+}
+
+if (results.dpop) {
+  const r = results.dpop;
+  out.push(`## 5. DPoP (withDpop())`);
+  out.push('');
+  out.push(
+    `${r.requests.toLocaleString('en')} GETs per variant per round to an allowed origin, each awaited before the next (a proof is signed ` +
+      `asynchronously with WebCrypto: ECDSA P-256, plus SHA-256 of the token for \`ath\`), against the same synchronous backend; ` +
+      `a DPoP-bound token (the login answered \`token_type: DPoP\`); the key read from (an in-memory) IndexedDB once per session. ` +
+      `${r.rounds} interleaved rounds after ${r.warmupRounds} warm-up rounds; medians. "Added" is the median of per-round differences. ` +
+      `Node's WebCrypto, not a browser's: the order of magnitude, not a browser's number.`,
+  );
+  out.push('');
+  out.push(
+    table(
+      ['variant', 'per request (median)', 'added by withDpop()'],
+      r.rows.map((x, i) => [x.variant, us(x.usPerRequest), i ? us(r.addedUs) : '—']),
+    ),
+  );
+  out.push('');
+  const core = results.size?.rows.find((x) => x.name === 'ngx-jot core');
+  const withDpop = results.size?.rows.find((x) => x.name === 'ngx-jot core + withDpop');
+  if (core && withDpop) {
+    out.push(
+      `App cost of \`withDpop()\` alone (the "core + withDpop" entry less the core, section 3): ${kB(withDpop.gzip - core.gzip)} gzip; ` +
+        `an app without it ships none of it.`,
+    );
+    out.push('');
+  }
 }
 
 out.splice(goalsAt, 0, ...goals, '');

@@ -104,6 +104,7 @@ export function entries(exported = distExports()) {
     'withStorage',
     'withCrossTabSync',
     'withIdleLogout',
+    'withDpop',
     'jotClaimsGuard',
     'jotGuestGuard',
     'withJotDebug',
@@ -147,6 +148,23 @@ export const routes = [{ path: 'account', canActivate: [jotGuard], children: [] 
 `,
     },
     {
+      // The app cost of withDpop() alone is this entry less the core's.
+      name: 'ngx-jot core + withDpop',
+      detail: 'provideJot + withRefresh + withDpop + jotInterceptor + jotGuard',
+      missing: [...core, 'withDpop'].filter((n) => !exported.has(n)),
+      // The issue-15 goal for an app with a feature: at most 10 kB.
+      budgetGzip: 10_000,
+      contents: `
+import { provideHttpClient, withInterceptors } from '@angular/common/http';
+import { ${core.join(', ')}${feature('withDpop', 'withDpop')} } from 'ngx-jot';
+export const providers = [
+  provideHttpClient(withInterceptors([jotInterceptor])),
+  provideJot(${JOT_CONFIG}, withRefresh({ url: '/refresh' })${feature('withDpop', 'withDpop()')}),
+];
+export const routes = [{ path: 'account', canActivate: [jotGuard], children: [] }];
+`,
+    },
+    {
       name: 'ngx-jot everything',
       detail: `core + ${all.join(', ')}`,
       missing: all.filter((n) => !exported.has(n)),
@@ -157,7 +175,7 @@ import { provideHttpClient, withInterceptors } from '@angular/common/http';
 import { ${everything.join(', ')} } from 'ngx-jot';
 export const providers = [
   provideHttpClient(withInterceptors([jotInterceptor])),
-  provideJot(${JOT_CONFIG}, withRefresh({ url: '/refresh' })${feature('withStorage', "withStorage('local')")}${feature('withCrossTabSync', 'withCrossTabSync()')}${feature('withIdleLogout', 'withIdleLogout({ afterSeconds: 900 })')}${feature('withJotDebug', 'withJotDebug()')}),
+  provideJot(${JOT_CONFIG}, withRefresh({ url: '/refresh' })${feature('withStorage', "withStorage('local')")}${feature('withCrossTabSync', 'withCrossTabSync()')}${feature('withIdleLogout', 'withIdleLogout({ afterSeconds: 900 })')}${feature('withDpop', 'withDpop()')}${feature('withJotDebug', 'withJotDebug()')}),
 ];
 export const routes = [
   { path: 'login', canActivate: [${exported.has('jotGuestGuard') ? 'jotGuestGuard' : ''}], children: [] },

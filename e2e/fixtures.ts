@@ -33,6 +33,8 @@ export async function startApi(
     accessTtlSeconds?: number;
     /** config.json as served; defaults to the same-origin config with a foreign (localhost) echo URL. */
     demoConfig?: (port: number) => Record<string, unknown>;
+    /** The API requires DPoP-bound tokens, and the default config.json turns withDpop() on (`npm start -- --dpop`). */
+    dpop?: boolean;
   } = {},
 ): Promise<RunningApi> {
   const api = createDemoApi({
@@ -41,7 +43,8 @@ export async function startApi(
     corsOrigins: options.corsOrigins ?? [],
     testHooks: true,
     ...(options.staticDir ? { staticDir: options.staticDir } : {}),
-    demoConfig: ({ port }) => (options.demoConfig ?? sameOriginConfig)(port),
+    demoConfig: ({ port }) => (options.demoConfig ?? ((at) => sameOriginConfig(at, { dpop: !!options.dpop })))(port),
+    requireDpop: !!options.dpop,
   });
   const { url, port } = await api.listen(0);
   const call = async (method: string, hook: string) => {
@@ -75,16 +78,20 @@ export const test = base.extend<{
   pageErrors: string[];
   accessTtl: number;
   idleSeconds: number | null;
+  dpop: boolean;
 }>({
   /** Access-token lifetime of the test's API, seconds (`test.use({ accessTtl: 600 })` to keep refreshes on demand). */
   accessTtl: [ACCESS_TTL, { option: true }],
   /** The demo's `idleSeconds` (`test.use({ idleSeconds: 6 })`); off by default. */
   idleSeconds: [null, { option: true }],
-  api: async ({ accessTtl, idleSeconds }, use) => {
+  /** The API requires DPoP and the demo uses withDpop() (`test.use({ dpop: true })`). */
+  dpop: [false, { option: true }],
+  api: async ({ accessTtl, idleSeconds, dpop }, use) => {
     const api = await startApi({
       staticDir: STATIC_DIR,
       accessTtlSeconds: accessTtl,
-      demoConfig: (port) => demoConfigFor(port, { idleSeconds }),
+      dpop,
+      demoConfig: (port) => demoConfigFor(port, { idleSeconds, dpop }),
     });
     await use(api);
     await api.close();

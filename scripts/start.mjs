@@ -8,6 +8,7 @@
  * ACCESS_TTL, REFRESH_TTL, CORS_ORIGINS, JOT_TEST_HOOKS, as documented in demo-api/README.md.
  * `--idle N` turns on the demo's idle logout after N seconds without activity (DEMO_IDLE_SECONDS);
  * it is off by default.
+ * `--dpop`: the API requires DPoP-bound tokens (REQUIRE_DPOP=1) and the demo turns withDpop() on.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,8 +18,9 @@ import { browserDir, ensureBuild, root } from './lib/demo-build.mjs';
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   console.log(
-    'Usage: npm start [-- --build] [-- --idle SECONDS]\n  Serves the demo app with the reference API on http://127.0.0.1:${PORT:-4200}.\n' +
-      '  --idle SECONDS  sign out after that long without activity in any tab (a warning comes first)',
+    'Usage: npm start [-- --build] [--idle SECONDS] [--dpop]\n  Serves the demo app with the reference API on http://127.0.0.1:${PORT:-4200}.\n' +
+      '  --idle SECONDS  sign out after that long without activity in any tab (a warning comes first)\n' +
+      '  --dpop          the API requires DPoP-bound tokens (RFC 9449) and the demo uses withDpop().',
   );
   process.exit(0);
 }
@@ -35,6 +37,7 @@ if (idleAt >= 0) {
 ensureBuild(args.includes('--build'));
 
 process.env.STATIC_DIR = browserDir;
+if (args.includes('--dpop')) process.env.REQUIRE_DPOP = '1';
 const port = process.env.PORT?.trim() || '4200';
 process.env.PORT = port;
 if (port !== '0') console.log(`\nngx-jot demo: open http://127.0.0.1:${port}/\n`);

@@ -16,13 +16,20 @@ export const REALM = 'ngx-jot-demo';
 
 /** Issues and checks the HS256 access tokens, and remembers the ones revoked before their `exp`. */
 export interface AccessTokens {
-  issue(user: DemoUser): Promise<string>;
-  /** The verified payload of the request's bearer token; throws a 401 `HttpError` otherwise. */
+  /** A token for `user`; bound to the DPoP key with thumbprint `jkt` (claim `cnf.jkt`) when given. */
+  issue(user: DemoUser, jkt?: string | null): Promise<string>;
+  /** The verified payload of the request's token (scheme `Bearer` or `DPoP`); throws a 401 `HttpError` otherwise. */
   verify(req: http.IncomingMessage): Promise<Record<string, unknown>>;
   /** Refuses this token (by its `jti`) from now until it would have expired anyway. */
   revoke(payload: Record<string, unknown>): void;
   /** Signs with a new key from now on; tokens signed with the old one are refused (fault mode). */
   rotateKey(next: Uint8Array): void;
+}
+
+/** The request's credential: `Authorization: Bearer <token>` or `Authorization: DPoP <token>`. */
+export function credentialOf(req: http.IncomingMessage): { scheme: 'bearer' | 'dpop'; token: string } | null {
+  const match = /^(Bearer|DPoP)[ ]+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  return match?.[1] && match[2] ? { scheme: match[1].toLowerCase() as 'bearer' | 'dpop', token: match[2] } : null;
 }
 
 function describeJoseError(err: unknown): string {
@@ -52,9 +59,10 @@ export function createAccessTokens(initialSecret: Uint8Array, ttlSeconds: number
   }
 
   return {
-    issue(user) {
+    issue(user, jkt) {
       const iat = Math.floor(now() / 1000);
-      return new SignJWT({ email: user.email, name: user.name, roles: [...user.roles] })
+      const claims = { email: user.email, name: user.name, roles: [...user.roles], ...(jkt && { cnf: { jkt } }) };
+      return new SignJWT(claims)
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setSubject(user.username)
         .setIssuedAt(iat)
@@ -63,15 +71,15 @@ export function createAccessTokens(initialSecret: Uint8Array, ttlSeconds: number
         .sign(secret);
     },
     async verify(req) {
-      const match = /^Bearer[ ]+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-      if (!match?.[1]) {
+      const credential = credentialOf(req);
+      if (!credential) {
         throw new HttpError(401, 'unauthorized', 'No bearer token was sent', {
           'WWW-Authenticate': `Bearer realm="${REALM}"`,
         });
       }
       let payload: Record<string, unknown>;
       try {
-        ({ payload } = await jwtVerify(match[1], secret, {
+        ({ payload } = await jwtVerify(credential.token, secret, {
           algorithms: ['HS256'],
           requiredClaims: ['sub', 'iat', 'exp', 'jti'],
           currentDate: new Date(now()),

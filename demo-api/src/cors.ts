@@ -8,7 +8,7 @@ import type http from 'node:http';
 export const OPEN_CORS_PATH = '/api/echo';
 
 const CORS_ALLOW_METHODS = 'GET, POST, OPTIONS';
-const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, X-XSRF-TOKEN';
+const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, X-XSRF-TOKEN, DPoP';
 const PREFLIGHT_MAX_AGE_SECONDS = '600';
 
 /** Sets the CORS headers of the answer to `req` (a preflight when `preflight`); `pathname` has no query. */
@@ -34,7 +34,7 @@ export function applyCors(
   if (origin === undefined || !allowedOrigins.has(origin)) return;
   res.setHeader('Access-Control-Allow-Origin', origin);
   res.setHeader('Access-Control-Allow-Credentials', 'true');
-  res.setHeader('Access-Control-Expose-Headers', 'WWW-Authenticate');
+  res.setHeader('Access-Control-Expose-Headers', 'WWW-Authenticate, DPoP-Nonce');
   if (preflight) {
     res.setHeader('Access-Control-Allow-Methods', CORS_ALLOW_METHODS);
     res.setHeader('Access-Control-Allow-Headers', CORS_ALLOW_HEADERS);

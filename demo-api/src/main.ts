@@ -11,6 +11,8 @@
  *   JOT_TEST_HOOKS  "1" enables /__stats, /__stats/reset and /__revoke-all
  *   DEMO_IDLE_SECONDS  idle logout of the demo app after that many seconds without activity (default off;
  *                   `npm start -- --idle 20` sets it)
+ *   REQUIRE_DPOP    "1": only DPoP-bound tokens (RFC 9449); config.json tells the demo to use withDpop()
+ *   DPOP_NONCE      "1": DPoP proofs must carry the server's nonce
  *
  * The HS256 secret is random per process: tokens do not survive a restart, which is intended.
  */
@@ -57,14 +59,18 @@ const corsOrigins = (process.env['CORS_ORIGINS'] ?? '')
 const staticDir = staticDirFromEnv();
 const testHooks = process.env['JOT_TEST_HOOKS'] === '1';
 const idleSeconds = intEnv('DEMO_IDLE_SECONDS', 0, 0, 365 * 24 * 3600) || null;
+const requireDpop = process.env['REQUIRE_DPOP'] === '1';
+const dpopNonce = process.env['DPOP_NONCE'] === '1';
 
 const api = createDemoApi({
   accessTtlSeconds,
   refreshTtlSeconds,
   corsOrigins,
   ...(staticDir !== undefined ? { staticDir } : {}),
-  demoConfig: (info) => demoConfigFor(info.port, { idleSeconds }),
+  demoConfig: (info) => demoConfigFor(info.port, { idleSeconds, dpop: requireDpop }),
   testHooks,
+  requireDpop,
+  dpopNonce,
   logger: (line) => console.log(`[demo-api] ${line}`),
 });
 
@@ -76,6 +82,7 @@ try {
   console.log(`  CORS origins: ${corsOrigins.length > 0 ? corsOrigins.join(', ') : '(none)'}`);
   console.log(`  test hooks: ${testHooks ? 'on' : 'off'}; HS256 secret: random per process`);
   console.log(`  demo idle logout: ${idleSeconds ? `after ${idleSeconds}s without activity` : 'off'}`);
+  console.log(`  DPoP: ${requireDpop ? 'required' : 'optional'}${dpopNonce ? ', with server nonces' : ''}`);
   console.log('  demo credentials:');
   for (const user of DEMO_USERS) {
     console.log(`    ${user.username} / ${user.password}  (${user.roles.join(', ')})`);

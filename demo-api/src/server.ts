@@ -32,6 +32,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { createAccessTokens } from './access-tokens.ts';
+import { createDpopVerifier } from './dpop.ts';
 import { applyCors } from './cors.ts';
 import { createFaults, type FaultPlan, type Faults } from './faults.ts';
 import { HttpError, sendEmpty, sendError, sendJson } from './http-json.ts';
@@ -77,6 +78,13 @@ export interface DemoApiOptions {
    * `GET /__faults` (the decision log). Off when absent.
    */
   readonly faults?: FaultPlan;
+  /**
+   * DPoP (RFC 9449): login and refresh must carry a proof, and API calls a DPoP-bound token with
+   * a proof. Without it, a proof still binds the tokens it comes with, and Bearer tokens work.
+   */
+  readonly requireDpop?: boolean;
+  /** Every DPoP proof must carry the server's `DPoP-Nonce` (answered `use_dpop_nonce` otherwise). */
+  readonly dpopNonce?: boolean;
 }
 
 export interface DemoApi {
@@ -273,6 +281,9 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
     stats: new StatsCounter(),
     faults,
     accessTtlSeconds,
+    dpop: createDpopVerifier(now, options.dpopNonce === true),
+    requireDpop: options.requireDpop === true,
+    dpopFamilies: new WeakMap(),
   };
 
   const settings: DispatchSettings = {
@@ -305,9 +316,10 @@ export function createDemoApi(options: DemoApiOptions): DemoApi {
 
 /**
  * The demo app's config.json when this server serves it: same origin; the echo API under "localhost"
- * plays a foreign origin. `idleSeconds` turns on the demo's idle logout (`npm start -- --idle 20`).
+ * plays a foreign origin. `idleSeconds` turns on the demo's idle logout (`npm start -- --idle 20`);
+ * `dpop` turns withDpop() on, for an API that requires DPoP-bound tokens (`npm start -- --dpop`).
  */
-export function demoConfigFor(port: number, options: { idleSeconds?: number | null } = {}): DemoConfig {
+export function demoConfigFor(port: number, options: { idleSeconds?: number | null; dpop?: boolean } = {}): DemoConfig {
   return {
     apiBaseUrl: '',
     loginUrl: '/authenticate',
@@ -320,5 +332,7 @@ export function demoConfigFor(port: number, options: { idleSeconds?: number | nu
     storage: 'session',
     crossTabSync: true,
     idleSeconds: options.idleSeconds ?? null,
+    // The demo turns withDpop() on when the API requires DPoP-bound tokens.
+    ...(options.dpop ? { dpop: true } : {}),
   };
 }

@@ -184,8 +184,8 @@ describe('CORS for configured origins', () => {
       assert.equal(res.headers.get('access-control-allow-origin'), 'http://other.test');
       assert.equal(res.headers.get('access-control-allow-credentials'), 'true');
       assert.equal(res.headers.get('access-control-allow-methods'), 'GET, POST, OPTIONS');
-      assert.equal(res.headers.get('access-control-allow-headers'), 'Authorization, Content-Type, X-XSRF-TOKEN');
-      assert.equal(res.headers.get('access-control-expose-headers'), 'WWW-Authenticate');
+      assert.equal(res.headers.get('access-control-allow-headers'), 'Authorization, Content-Type, X-XSRF-TOKEN, DPoP');
+      assert.equal(res.headers.get('access-control-expose-headers'), 'WWW-Authenticate, DPoP-Nonce');
       assert.equal(res.headers.get('vary'), 'Origin');
     }
   });
@@ -194,7 +194,7 @@ describe('CORS for configured origins', () => {
     const res = await get('/api/restricted', { Origin: 'http://allowed.test' });
     assert.equal(res.status, 401);
     assert.equal(res.headers.get('access-control-allow-origin'), 'http://allowed.test');
-    assert.equal(res.headers.get('access-control-expose-headers'), 'WWW-Authenticate');
+    assert.equal(res.headers.get('access-control-expose-headers'), 'WWW-Authenticate, DPoP-Nonce');
     assert.equal(res.headers.get('vary'), 'Origin');
     assert.equal(res.headers.get('access-control-allow-methods'), null);
     await res.body?.cancel();

@@ -7,6 +7,7 @@ import {
   provideJot,
   withCrossTabSync,
   withIdleLogout,
+  withDpop,
   withRefresh,
   withStorage,
 } from 'ngx-jot';
@@ -27,6 +28,7 @@ export function appConfigFor(config: DemoConfig): ApplicationConfig {
       withIdleLogout({ afterSeconds: config.idleSeconds, warnSeconds: idleWarnSeconds(config.idleSeconds) }),
     );
   }
+  if (config.dpop) features.push(withDpop());
   return {
     providers: [
       provideZonelessChangeDetection(),

@@ -22,6 +22,7 @@ const config: DemoConfig = {
   storage: 'session',
   crossTabSync: true,
   idleSeconds: null,
+  dpop: false,
 };
 
 // The demo's own components with ngx-jot/testing: zoneless, no network, no real token.

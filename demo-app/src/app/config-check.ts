@@ -24,6 +24,8 @@ export interface DemoConfig {
   readonly crossTabSync: boolean;
   /** `withIdleLogout({ afterSeconds })`, or null for no idle logout. */
   readonly idleSeconds: number | null;
+  /** withDpop(): RFC 9449 proofs, for an API that binds tokens (`npm start -- --dpop`). */
+  readonly dpop: boolean;
 }
 
 /** config.json is missing, unreadable or wrong; the message says what to change. */
@@ -49,6 +51,7 @@ export const CONFIG_EXAMPLE = {
   storage: 'session',
   crossTabSync: true,
   idleSeconds: null,
+  dpop: false,
 } as const;
 
 type ConfigKey = keyof typeof CONFIG_EXAMPLE;
@@ -119,6 +122,8 @@ export function parseDemoConfig(raw: unknown, page: Pick<Location, 'href' | 'ori
   const usernameField = urlField(config, 'usernameField', false, problems) ?? 'username';
   const { storage, crossTabSync } = storageChoice(config, problems);
   const idleSeconds = idleChoice(config['idleSeconds'], problems);
+  const dpop = config['dpop'] ?? false;
+  if (typeof dpop !== 'boolean') problems.push(`"dpop" must be true or false, got ${JSON.stringify(dpop)}.`);
 
   if (problems.length > 0 || loginUrl === null || restrictedUrl === null) {
     throw new DemoConfigError('config.json has problems:', problems);
@@ -137,6 +142,7 @@ export function parseDemoConfig(raw: unknown, page: Pick<Location, 'href' | 'ori
     storage,
     crossTabSync,
     idleSeconds,
+    dpop: dpop === true,
   };
 }
 

@@ -23,6 +23,8 @@ export { withCrossTabSync } from './lib/cross-tab';
 export { JOT_ACTIVITY_KEY, withIdleLogout } from './lib/idle-logout';
 export type { JotIdleLogoutOptions } from './lib/idle-logout';
 export { JOT_DEFAULT_WARN_SECONDS } from './lib/session-warning';
+export { withDpop } from './lib/dpop';
+export type { JotDpopOptions } from './lib/dpop';
 export type { JotRefreshOptions } from './lib/refresher';
 export { JOT_STORAGE_KEY, withStorage } from './lib/storage';
 export type { JotStorageKind, JotTokenStore } from './lib/storage';

@@ -11,6 +11,9 @@
  * - `'refresh-cancelled'`: `logout()`, `login()` or `setTokens()` ran during the refresh; its result is never applied.
  * - `'subject-changed'`: the refresh answered with another user's token (`sub`): a new session began,
  *   and requests of the old one are not replayed under the new identity.
+ * - `'dpop-unavailable'`: `withDpop()` is on but the browser lacks WebCrypto (an insecure context:
+ *   plain http other than localhost) or IndexedDB; with `fallback: 'refuse'` (default) the login and
+ *   refresh calls fail with it.
  */
 export type JotErrorCode =
   | 'invalid-token-response'
@@ -20,7 +23,8 @@ export type JotErrorCode =
   | 'refresh-rejected'
   | 'refresh-invalid'
   | 'refresh-cancelled'
-  | 'subject-changed';
+  | 'subject-changed'
+  | 'dpop-unavailable';
 
 /**
  * The one error type of ngx-jot. Its message starts with `ngx-jot:` and says what to change.

@@ -4,7 +4,7 @@
  * tokens (optionally); features never import the session, only this file.
  */
 import { InjectionToken, type Signal } from '@angular/core';
-import type { HttpRequest } from '@angular/common/http';
+import type { HttpHandlerFn, HttpRequest } from '@angular/common/http';
 import type { Observable } from 'rxjs';
 
 import type { JotLogoutReason, ResolvedJotConfig } from './config';
@@ -58,10 +58,14 @@ export interface JotHost {
   readonly events: Observable<JotEvent>;
   /** Cross-tab sync, when on (browser only). */
   readonly crossTab: JotCrossTab | null;
+  /** The refresh engine, when `withRefresh()` is on. */
+  readonly refresher: JotRefresher | null;
 }
 
 /** The refresh engine, made by `withRefresh()` for the session. */
 export interface JotRefresher {
+  /** The refresh endpoint (`withRefresh({ url })`). */
+  readonly url: string;
   /** The refresh call sends cookies (an HttpOnly refresh token). */
   readonly withCredentials: boolean;
   /** How long before expiry a proactive refresh starts, in ms. */
@@ -139,3 +143,13 @@ export const JOT_IDLE = new InjectionToken<(host: JotHost) => JotIdle>(ngDevMode
 
 /** Makes the cross-tab sync for the session; provided by `withCrossTabSync()`. */
 export const JOT_CROSS_TAB = new InjectionToken<(host: JotHost) => JotCrossTab>(ngDevMode ? 'JOT_CROSS_TAB' : '');
+
+/**
+ * `withDpop()` (dpop.ts): wraps the `next` of `jotInterceptor`, so every request the interceptor
+ * sends (ngx-jot's own login and refresh calls too) passes through it; it adds proofs where they
+ * belong. Null on the server (no key there).
+ */
+export type JotDpop = (host: JotHost, next: HttpHandlerFn) => HttpHandlerFn;
+
+/** The DPoP hook of `jotInterceptor`; provided by `withDpop()`. */
+export const JOT_DPOP = new InjectionToken<JotDpop | null>(ngDevMode ? 'JOT_DPOP' : '');

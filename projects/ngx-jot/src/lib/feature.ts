@@ -6,7 +6,7 @@
  * `withStorage` in storage.ts, `withCrossTabSync` in cross-tab.ts, `withJotDebug` in debug.ts).
  * Features provide DI tokens (feature-contracts.ts); the session injects them, never the other way.
  */
-import type { Provider } from '@angular/core';
+import type { EnvironmentProviders, Provider } from '@angular/core';
 
 /** The kinds of `provideJot()` features. */
 export enum JotFeatureKind {
@@ -20,12 +20,14 @@ export enum JotFeatureKind {
   Debug,
   /** `withIdleLogout()`. */
   IdleLogout,
+  /** `withDpop()`. */
+  Dpop,
 }
 
 /** A feature of `provideJot()`, made by a `withX()` function. */
 export interface JotFeature<K extends JotFeatureKind = JotFeatureKind> {
   ɵkind: K;
-  ɵproviders: Provider[];
+  ɵproviders: (Provider | EnvironmentProviders)[];
   /** Storage features only: the built-in kind chosen, or 'custom' (provideJot() refuses memory with cross-tab sync). */
   ɵstorage?: string;
 }
@@ -33,7 +35,7 @@ export interface JotFeature<K extends JotFeatureKind = JotFeatureKind> {
 /** Makes a feature, as `makeHttpFeature()` does for `provideHttpClient()`. */
 export function makeJotFeature<K extends JotFeatureKind>(
   kind: K,
-  providers: Provider[],
+  providers: (Provider | EnvironmentProviders)[],
   storage?: string,
 ): JotFeature<K> {
   return { ɵkind: kind, ɵproviders: providers, ɵstorage: storage };

@@ -11,6 +11,7 @@ import { Observable, catchError, filter, switchMap, throwError, timeout } from '
 
 import { JOT_SKIP } from './context';
 import { JotError } from './errors';
+import { JOT_DPOP } from './feature-contracts';
 import { isOtherSubject, type JotSession } from './jwt-session';
 import { SessionState } from './session-state';
 
@@ -31,8 +32,10 @@ const AHEAD_REFRESH_WAIT_MS = 5_000;
  * provideHttpClient(withInterceptors([jotInterceptor]))
  * ```
  */
-export const jotInterceptor: HttpInterceptorFn = (req, next) => {
+export const jotInterceptor: HttpInterceptorFn = (req, handler) => {
   const state = inject(SessionState);
+  // withDpop(): every request goes out through it; it adds a proof where one belongs.
+  const next = inject(JOT_DPOP, { optional: true })?.(state, handler) ?? handler;
   const { policy, config } = state;
   // Why the token stays off, if it does; a caller that set the credential itself keeps it (and its 401).
   // (The log of withJotDebug() exists in development only, so production builds drop its calls.)
@@ -171,8 +174,9 @@ function isOurChallenge(error: HttpErrorResponse, scheme: string): boolean {
   const challenge = error.headers.get('WWW-Authenticate');
   if (!challenge || !scheme) return true;
   const wanted = scheme.toLowerCase();
-  // Challenges are "scheme params, scheme params"; a scheme is the first word of a part.
-  return challenge.split(',').some((part) => part.trim().split(/\s/, 1)[0].toLowerCase() === wanted);
+  // Challenges are "scheme params, scheme params"; a scheme is the first word of a part. A DPoP
+  // challenge is ours too: withDpop() sends a bound token under that scheme.
+  return challenge.split(',').some((part) => [wanted, 'dpop'].includes(part.trim().split(/\s/, 1)[0].toLowerCase()));
 }
 
 /**

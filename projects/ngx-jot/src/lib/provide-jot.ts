@@ -61,7 +61,7 @@ function checkFeatures(features: JotFeature[]): void {
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- see above.
   if (kinds.some((kind) => kind === undefined)) {
     throw configError(
-      `provideJot() features must be made by withRefresh(), withStorage(), withCrossTabSync(), withIdleLogout() or withJotDebug().`,
+      `provideJot() features must be made by withRefresh(), withStorage(), withCrossTabSync(), withIdleLogout(), withJotDebug() or withDpop().`,
     );
   }
   for (const kind of [
@@ -69,6 +69,7 @@ function checkFeatures(features: JotFeature[]): void {
     JotFeatureKind.Storage,
     JotFeatureKind.CrossTabSync,
     JotFeatureKind.IdleLogout,
+    JotFeatureKind.Dpop,
   ]) {
     if (kinds.filter((other) => other === kind).length > 1) {
       throw configError(`provideJot() got the same feature twice (${JotFeatureKind[kind]}); pass each withX() once.`);

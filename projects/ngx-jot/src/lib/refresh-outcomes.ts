@@ -12,6 +12,8 @@ import type { Flight, Outcome } from './refresh-flight';
 
 /** What the outcomes need of the refresher that owns the flights. */
 export interface FlightOwner {
+  /** The refresh endpoint, for messages. */
+  readonly url: string;
   /** `flight` is still the refresh of this session: no cancel() since it began. */
   isCurrent(flight: Flight): boolean;
   /** Forgets `flight` as the one in flight (before it settles). */
@@ -23,14 +25,11 @@ export class RefreshOutcomes implements JotRefreshSettler {
   readonly #host: JotHost;
   readonly #owner: FlightOwner;
   readonly #caller: RefreshCaller;
-  /** The refresh endpoint, for messages. */
-  readonly #url: string;
 
-  constructor(host: JotHost, owner: FlightOwner, caller: RefreshCaller, url: string) {
+  constructor(host: JotHost, owner: FlightOwner, caller: RefreshCaller) {
     this.#host = host;
     this.#owner = owner;
     this.#caller = caller;
-    this.#url = url;
   }
 
   /** What the refresh call's answer does to `flight`. */
@@ -53,7 +52,9 @@ export class RefreshOutcomes implements JotRefreshSettler {
         ? 'it holds no token; map its shape with readTokens'
         : '';
     if (typeof adopted === 'string') {
-      const why = ngDevMode ? `the refresh from ${this.#url} is unusable (${adopted}); the session has ended.` : '';
+      const why = ngDevMode
+        ? `the refresh from ${this.#owner.url} is unusable (${adopted}); the session has ended.`
+        : '';
       this.fail(flight, new JotError('refresh-invalid', why));
       return;
     }
@@ -76,7 +77,7 @@ export class RefreshOutcomes implements JotRefreshSettler {
   giveUp(flight: Flight, error: unknown): void {
     if (!this.#owner.isCurrent(flight)) return;
     const code = refreshFailureCode(error);
-    const jotError = new JotError(code, ngDevMode ? failureMessage(code, error, this.#url) : '', error);
+    const jotError = new JotError(code, ngDevMode ? failureMessage(code, error, this.#owner.url) : '', error);
     this.#host.emit({ type: 'refresh-failure', error: jotError });
     // Detach first, so ending the session does not cancel this flight with a vaguer error.
     this.#owner.detach(flight);
@@ -95,7 +96,10 @@ export class RefreshOutcomes implements JotRefreshSettler {
     let outcome: Outcome = { session: adopted };
     if (before && isOtherSubject(before, adopted)) {
       // What waits belongs to the user before, and is never sent as the new one.
-      outcome = { error: subjectChangedError() };
+      const why = ngDevMode
+        ? `the session changed to another user ("sub") during the refresh; requests of the user before are not replayed.`
+        : '';
+      outcome = { error: new JotError('subject-changed', why) };
       this.#host.emit({ type: 'refresh-failure', error: outcome.error });
     } else {
       this.#host.emit({ type: 'refresh-success', source });
@@ -103,11 +107,4 @@ export class RefreshOutcomes implements JotRefreshSettler {
     this.#owner.detach(flight);
     flight.settle(outcome);
   }
-}
-
-function subjectChangedError(): JotError {
-  const why = ngDevMode
-    ? `the session changed to another user ("sub") during the refresh; requests of the user before are not replayed.`
-    : '';
-  return new JotError('subject-changed', why);
 }

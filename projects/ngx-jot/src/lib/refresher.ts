@@ -70,13 +70,16 @@ export class Refresher implements JotRefresher, FlightOwner {
   #epoch = 0;
   /** The flight runs ahead of need (see JotRefresher.ahead). */
   #ahead = false;
+  /** The refresh endpoint (withDpop() adds proofs to its calls; messages name it). */
+  readonly url: string;
   readonly withCredentials: boolean;
   readonly refreshBeforeMs: number;
 
   constructor(host: JotHost, options: JotRefreshOptions) {
     this.#host = host;
     this.#caller = new RefreshCaller(host, options);
-    this.#outcomes = new RefreshOutcomes(host, this, this.#caller, options.url);
+    this.#outcomes = new RefreshOutcomes(host, this, this.#caller);
+    this.url = options.url;
     this.withCredentials = !!options.withCredentials;
     this.refreshBeforeMs = (options.refreshBeforeExpirySeconds ?? JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS) * 1000;
   }
@@ -100,7 +103,10 @@ export class Refresher implements JotRefresher, FlightOwner {
     if (this.#flight) return this.#flight.result;
     const session = this.#host.session();
     if (!session?.refreshToken && !this.withCredentials)
-      return throwError(() => noRefreshTokenError(session, this.#host.config.loginUrl));
+      return throwError(
+        () =>
+          new JotError('no-refresh-token', ngDevMode ? noRefreshTokenMessage(session, this.#host.config.loginUrl) : ''),
+      );
     const flight = (this.#flight = new Flight(this.#epoch));
     this.#host.emit({ type: 'refresh-start' });
     const refusal = this.#caller.refusal();
@@ -133,8 +139,16 @@ export class Refresher implements JotRefresher, FlightOwner {
     this.#request = null;
     this.#flight = null;
     // On logout the waiters learn why; when the app is torn down they just end.
-    const why = ngDevMode ? 'the session ended or changed while the token was being refreshed.' : '';
-    flight?.settle(silently ? {} : { error: new JotError('refresh-cancelled', why) });
+    flight?.settle(
+      silently
+        ? {}
+        : {
+            error: new JotError(
+              'refresh-cancelled',
+              ngDevMode ? 'the session ended or changed while the token was being refreshed.' : '',
+            ),
+          },
+    );
   }
 
   /** `flight` is still the refresh of this session: no cancel() since it began. */
@@ -150,11 +164,9 @@ export class Refresher implements JotRefresher, FlightOwner {
   }
 }
 
-function noRefreshTokenError(session: JotSession | null, loginUrl: string): JotError {
-  const why = !ngDevMode
-    ? ''
-    : session
-      ? `no refresh token is held, so the session cannot be refreshed. Return a refresh_token from ${loginUrl}, or use withRefresh({ withCredentials: true }) for a cookie-held one.`
-      : `there is no session to refresh; log in first.`;
-  return new JotError('no-refresh-token', why);
+/** Development only: why there is nothing to refresh with. */
+function noRefreshTokenMessage(session: JotSession | null, loginUrl: string): string {
+  return session
+    ? `no refresh token is held, so the session cannot be refreshed. Return a refresh_token from ${loginUrl}, or use withRefresh({ withCredentials: true }) for a cookie-held one.`
+    : `there is no session to refresh; log in first.`;
 }

@@ -166,6 +166,8 @@ export function provideJotTesting(options: JotTestingOptions = {}): EnvironmentP
       useFactory: () => {
         const controller = inject(JotTestingController);
         return (host: ɵJotHost): ɵJotRefresher => ({
+          // No call is ever made: the controller answers refreshes.
+          url: '',
           withCredentials: false,
           refreshBeforeMs: JOT_DEFAULT_REFRESH_BEFORE_EXPIRY_SECONDS * 1000,
           busy: false,
