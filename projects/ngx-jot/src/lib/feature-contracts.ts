@@ -130,6 +130,8 @@ export interface JotIdle {
   keepAlive(): void;
   /** The idle deadline has passed: a logout that another tab shares now counts as idle. */
   idle(): boolean;
+  /** Judges the session held now (one restored at start-up, which no login event announces). */
+  check(): void;
   /** For ngx-jot/testing: the user has been idle `ms` longer. */
   advance(ms: number): void;
 }

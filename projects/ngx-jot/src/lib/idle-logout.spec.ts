@@ -4,6 +4,7 @@ import { JOT_ACTIVITY_KEY, withIdleLogout } from './idle-logout';
 import type { JotFeature } from './feature';
 import { provideJot } from './provide-jot';
 import { withRefresh } from './refresher';
+import { withStorage, type JotTokenStore } from './storage';
 import { FakeOrigin } from '../../testing-private/fake-browser';
 import { FakeJotServer } from '../../testing-private/fake-jot-server';
 import { type TabApp, openApp } from '../../testing-private/fake-tab-app';
@@ -213,6 +214,31 @@ describe('withIdleLogout', () => {
     });
     apps.push(reopened);
     await settle();
+    expect(reopened.auth.isAuthenticated()).toBe(false);
+    expect(logouts(reopened)).toEqual([{ type: 'logout', reason: 'idle' }]);
+  });
+
+  it('a session restored from an async store (after start-up, no login event) is watched: idle without input ends it', async () => {
+    const first = open();
+    await logIn(first);
+    const tokens = { accessToken: first.auth.token()! };
+    let answer!: (stored: typeof tokens) => void;
+    const store: JotTokenStore = { get: () => new Promise((resolve) => (answer = resolve)), set: jest.fn() };
+    const reopened = openApp(origin.openTab(), server, {
+      features: [
+        withRefresh({ url: '/refresh' }),
+        withStorage(store),
+        withIdleLogout({ afterSeconds: AFTER, warnSeconds: WARN }),
+      ],
+    });
+    apps.push(reopened);
+    await settle(10);
+    answer(tokens);
+    await settle(10);
+    expect(reopened.auth.isAuthenticated()).toBe(true);
+    await settle((AFTER - WARN) * 1000);
+    expect(reopened.auth.sessionWarning()?.reason).toBe('idle');
+    await settle(WARN * 1000);
     expect(reopened.auth.isAuthenticated()).toBe(false);
     expect(logouts(reopened)).toEqual([{ type: 'logout', reason: 'idle' }]);
   });

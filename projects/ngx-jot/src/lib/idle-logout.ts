@@ -186,8 +186,6 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
     if (event.type === 'login') active();
     else if (event.type === 'logout') check();
   });
-  // The session restores itself after this is made: judge it then.
-  void Promise.resolve().then(check);
   inject(DestroyRef).onDestroy(() => {
     destroyed = true;
     clearTimeout(timer);
@@ -199,6 +197,7 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
     warnMs,
     warning,
     keepAlive: active,
+    check,
     idle: () => !!host.session() && (learn(shared.read()), idleFor() >= afterMs - SAME_DEADLINE_MS),
     advance(ms) {
       skipped += ms;

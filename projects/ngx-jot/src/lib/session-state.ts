@@ -81,6 +81,9 @@ export class SessionState implements JotHost {
   hold(session: JotSession, version: number): void {
     this.version = version;
     this.#session.set(session);
+    // The idle watch judges it too (no login announces a restored session, and an async store's
+    // answer comes after start-up); a microtask later, as JotAuth may still be in the making.
+    if (this.idle) void Promise.resolve().then(() => this.idle?.check());
   }
 
   /** The session held (a signal read): a well-formed token, not expired or refreshable. */
