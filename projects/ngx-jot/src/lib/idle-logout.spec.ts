@@ -289,6 +289,27 @@ describe('withIdleLogout', () => {
       await settle((AFTER - 10) * 1000 + 100);
       expect(logouts(app)).toEqual([{ type: 'logout', reason: 'idle' }]);
     });
+
+    it.each([
+      ['without withCrossTabSync', false],
+      ['with withCrossTabSync', true],
+    ])('after a clock set back, activity in one tab still keeps the other alive (%s)', async (_name, sync) => {
+      const [a, b] = [open({ sync }), open({ sync })];
+      await settle(100);
+      await logIn(a);
+      if (!sync) await logIn(b);
+      await settle(5_000);
+      // Each write of the shared time is now earlier than the last one written before the jump.
+      jest.setSystemTime(Date.now() - 600_000);
+      for (let step = 0; step < 12; step++) {
+        await settle(20_000);
+        input(a);
+      }
+      await settle(100);
+      expect(logouts(a)).toEqual([]);
+      expect(logouts(b)).toEqual([]);
+      expect(b.auth.isAuthenticated()).toBe(true);
+    });
   });
 
   describe.each([

@@ -107,13 +107,21 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let destroyed = false;
 
-  /** Takes another tab's activity when it is later than what this tab knows (and not in the future: a clock set back). */
+  /** The shared time last read: only a new one (another tab's write) is activity to take. */
+  let seenShared = 0;
+  /**
+   * Takes another tab's activity when the shared time changed, on each clock where it is later
+   * than what this tab knows. A write is "now" on the clock as it is, so after a clock set back
+   * it can be earlier than `lastWall`, yet later on the monotonic clock: still activity. A time in
+   * the future (written before the clock was set back) is never taken.
+   */
   const learn = (wall: number) => {
     const now = wallNow();
-    if (wall > lastWall && wall <= now) {
-      lastWall = wall;
-      lastMono = monoNow() - (now - wall);
-    }
+    if (wall === seenShared) return;
+    seenShared = wall;
+    if (wall > now) return;
+    lastWall = Math.max(lastWall, wall);
+    lastMono = Math.max(lastMono, monoNow() - (now - wall));
   };
   const idleFor = () => Math.max(wallNow() - lastWall, monoNow() - lastMono);
 
@@ -124,6 +132,7 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
     lastMono = monoNow();
     if (lastMono - sharedMono >= THROTTLE_MS) {
       sharedMono = lastMono;
+      seenShared = lastWall;
       shared.write(lastWall);
     }
     check();
