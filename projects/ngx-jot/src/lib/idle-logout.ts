@@ -107,18 +107,14 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let destroyed = false;
 
-  /** The shared time last read: only a new one (another tab's write) is activity to take. */
+  /** The shared time last read: only a change (another tab's write) is activity to take. */
   let seenShared = 0;
-  /**
-   * Takes another tab's activity when the shared time changed, on each clock where it is later
-   * than what this tab knows. A write is "now" on the clock as it is, so after a clock set back
-   * it can be earlier than `lastWall`, yet later on the monotonic clock: still activity. A time in
-   * the future (written before the clock was set back) is never taken.
-   */
+  // Taken on each clock where it is later: after a clock set back, a write is earlier than lastWall
+  // yet later on the monotonic clock. A time in the future (written before a clock set back) is not.
   const learn = (wall: number) => {
-    const now = wallNow();
     if (wall === seenShared) return;
     seenShared = wall;
+    const now = wallNow();
     if (wall > now) return;
     lastWall = Math.max(lastWall, wall);
     lastMono = Math.max(lastMono, monoNow() - (now - wall));
@@ -132,7 +128,6 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
     lastMono = monoNow();
     if (lastMono - sharedMono >= THROTTLE_MS) {
       sharedMono = lastMono;
-      seenShared = lastWall;
       shared.write(lastWall);
     }
     check();
