@@ -10,6 +10,7 @@ import type { Observable } from 'rxjs';
 import type { JotLogoutReason, ResolvedJotConfig } from './config';
 import type { JotEvent, JotRefreshSource, JotSessionWarning } from './events';
 import type { JotSession } from './jwt-session';
+import type { JotRestore } from './restore-contract';
 import type { JotRecord } from './storage';
 
 /** Why the interceptor did or did not attach the token (read by `withJotDebug()`). */
@@ -58,6 +59,8 @@ export interface JotHost {
   readonly events: Observable<JotEvent>;
   /** Cross-tab sync, when on (browser only). */
   readonly crossTab: JotCrossTab | null;
+  /** The restore at start-up: `ready` while an async store is read. */
+  readonly restore: JotRestore;
 }
 
 /** The refresh engine, made by `withRefresh()` for the session. */
@@ -130,8 +133,6 @@ export interface JotIdle {
   keepAlive(): void;
   /** The idle deadline has passed: a logout that another tab shares now counts as idle. */
   idle(): boolean;
-  /** Judges the session held now (one restored at start-up, which no login event announces). */
-  check(): void;
   /** For ngx-jot/testing: the user has been idle `ms` longer. */
   advance(ms: number): void;
 }

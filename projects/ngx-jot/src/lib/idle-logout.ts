@@ -109,8 +109,7 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
 
   /** The shared time last read: only a change (another tab's write) is activity to take. */
   let seenShared = 0;
-  // Taken on each clock where it is later: after a clock set back, a write is earlier than lastWall
-  // yet later on the monotonic clock. A time in the future (written before a clock set back) is not.
+  // Taken on each clock where it is later (after a clock set back, only the monotonic); never a future one.
   const learn = (wall: number) => {
     if (wall === seenShared) return;
     seenShared = wall;
@@ -185,6 +184,8 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
   // Page load is no activity: what the tabs shared counts, and only without it the load.
   const stored = shared.read();
   learn(stored && stored <= wallNow() ? stored : wallNow());
+  // Judged once restored (an async store answers after start-up, and no login announces it).
+  whenRestored(host, check);
   // A session that begins counts as activity; one that ends stops the timer and the warning.
   const subscription = host.events.subscribe((event) => {
     if (event.type === 'login') active();
@@ -201,13 +202,19 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
     warnMs,
     warning,
     keepAlive: active,
-    check,
     idle: () => !!host.session() && (learn(shared.read()), idleFor() >= afterMs - SAME_DEADLINE_MS),
     advance(ms) {
       skipped += ms;
       check();
     },
   };
+}
+
+/** Runs `then` once the session restored itself: after this task, or once an async store answered. */
+function whenRestored(host: JotHost, then: () => void): void {
+  void Promise.resolve()
+    .then(() => host.restore.ready)
+    .then(then);
 }
 
 /** The time of the origin's last activity, in localStorage; storage that throws leaves each tab alone. */

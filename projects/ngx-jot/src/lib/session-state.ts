@@ -81,9 +81,6 @@ export class SessionState implements JotHost {
   hold(session: JotSession, version: number): void {
     this.version = version;
     this.#session.set(session);
-    // The idle watch judges it too (no login announces a restored session, and an async store's
-    // answer comes after start-up); a microtask later, as JotAuth may still be in the making.
-    if (this.idle) void Promise.resolve().then(() => this.idle?.check());
   }
 
   /** The session held (a signal read): a well-formed token, not expired or refreshable. */
@@ -183,8 +180,7 @@ function adoptedSession(
   // A refresh response may omit the refresh token: the old one stays valid then.
   const refreshToken = tokens.refreshToken === undefined ? before?.refreshToken : tokens.refreshToken;
   // The same refresh token ends when it did: its end learned from `refresh_expires_in` stays known.
-  const keptEnd = refreshToken && refreshToken === before?.refreshToken ? before.endsAt : Infinity;
-  const endsAt = tokens.endsAt ?? (keptEnd < Infinity ? keptEnd : undefined);
+  const endsAt = tokens.endsAt ?? (refreshToken && refreshToken === before?.refreshToken ? before.endsAt : undefined);
   const result = toSession({ ...tokens, refreshToken, endsAt }, timing, {
     fresh,
     skew: tokens.skew,
