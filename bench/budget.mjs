@@ -35,11 +35,16 @@ import { appCost, closeTransformer, entries } from './size.mjs';
  * Every feature (now with withIdleLogout): 12,247 B; the issue-15 goal of 10 kB was for the four
  * features of 0.1 (11,006 B before issue 19). withIdleLogout alone adds 885 B to the core.
  * The published FESM's size is no goal, so it has no budget.
+ * Defect fixes after issue 19 (attack-1), ceilings raised to what they cost: the end learned from
+ * refresh_expires_in kept across a refresh with the same refresh token (core 7,934 -> 7,955 B); the
+ * idle watch of a session an async store restored, and another tab's activity after a clock set
+ * back (core + withIdleLogout 8,819 -> 8,876 B); another user's expired pair under the lock
+ * (everything 12,247 -> 12,310 B).
  */
 const APP_GZIP_BUDGET = {
-  'ngx-jot core': 7934,
-  'ngx-jot core + withIdleLogout': 8819,
-  'ngx-jot everything': 12_247,
+  'ngx-jot core': 7955,
+  'ngx-jot core + withIdleLogout': 8876,
+  'ngx-jot everything': 12_310,
 };
 const STORM = 200;
 
