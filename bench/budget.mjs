@@ -37,12 +37,18 @@ import { appCost, closeTransformer, entries } from './size.mjs';
  * the four features of 0.1 (11,006 B before issue 19). Alone, withIdleLogout adds 884 B to the core
  * and withDpop 1,863 B; an app with either stays within the 10 kB goal for one feature.
  * The published FESM's size is no goal, so it has no budget.
+ * Defect fixes after issue 19 (attack-1), ceilings raised to what they cost: the end learned from
+ * refresh_expires_in kept across a refresh with the same refresh token (core 7,934 -> 7,955 B); the
+ * idle watch of a session an async store restored, and another tab's activity after a clock set
+ * back (core + withIdleLogout 8,819 -> 8,876 B); another user's expired pair under the lock
+ * (everything 12,247 -> 12,310 B). With withDpop merged as well: core 7,962 B, core + withIdleLogout
+ * 8,880 B, core + withDpop 9,825 B, everything 14,099 B.
  */
 const APP_GZIP_BUDGET = {
-  'ngx-jot core': 7940,
-  'ngx-jot core + withIdleLogout': 8824,
-  'ngx-jot core + withDpop': 9803,
-  'ngx-jot everything': 14_037,
+  'ngx-jot core': 7962,
+  'ngx-jot core + withIdleLogout': 8880,
+  'ngx-jot core + withDpop': 9825,
+  'ngx-jot everything': 14_099,
 };
 const STORM = 200;
 

@@ -431,6 +431,26 @@ describe('withCrossTabSync', () => {
     expect(held).toMatchObject({ code: 'subject-changed' });
   });
 
+  it("a held request is not replayed under another user's expired pair found under the lock", async () => {
+    const [a, b] = await twoTabsAsAda();
+    b.tab.deaf = true; // B misses the logout and bob's login; only the shared store tells
+    a.auth.logout();
+    await settle();
+    a.auth.login({ username: 'bob' }).subscribe();
+    await settle();
+    a.close();
+    // B wakes from sleep: its pair and bob's, which no tab refreshed, have both expired.
+    jest.setSystemTime(Date.now() + 600_000);
+    b.tab.deaf = false;
+    let held: unknown;
+    b.http.get('/api/held').subscribe({ error: (e: unknown) => (held = e) });
+    await settle(2000);
+
+    expect(b.auth.claims()?.sub).toBe('bob');
+    expect(server.callsTo('/api/held')).toHaveLength(0);
+    expect(held).toMatchObject({ code: 'subject-changed' });
+  });
+
   it('a refresh rejected with no newer pair anywhere ends the session in every tab', async () => {
     const [a, b] = await twoTabsAsAda();
     server.revokeAll();

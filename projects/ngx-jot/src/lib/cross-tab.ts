@@ -50,7 +50,7 @@ import { leaseLock, webLock } from './refresh-lock';
 import { type SharedEntry, SharedStoreAccess, indexedDbStore, localStorageStore } from './shared-record-store';
 import { SharedSessionView } from './shared-session-view';
 import type { JotRecord } from './storage';
-import type { JotSession } from './jwt-session';
+import { isOtherSubject, type JotSession } from './jwt-session';
 import { broadcastChannel, storageEventChannel } from './tab-channel';
 
 /**
@@ -262,7 +262,10 @@ function takeNewer(host: JotHost, shared: JotRecord | null, settler: JotRefreshS
   if (!shared || !held || !isNewer(shared, held)) return false;
   const before = host.session();
   const taken = adoptShared(host, shared);
-  if (typeof taken === 'string' || Date.now() >= taken.staleAt) return false;
+  if (typeof taken === 'string') return false;
+  // An expired pair of the same user is refreshed here with its refresh token (the call goes on);
+  // another user's, expired or not, settles the flight: what waits is never sent as that user.
+  if (Date.now() >= taken.staleAt && !(before && isOtherSubject(before, taken))) return false;
   settler.settleWith(flight, before, taken, 'other-tab');
   return true;
 }

@@ -10,6 +10,7 @@ import type { Observable } from 'rxjs';
 import type { JotLogoutReason, ResolvedJotConfig } from './config';
 import type { JotEvent, JotRefreshSource, JotSessionWarning } from './events';
 import type { JotSession } from './jwt-session';
+import type { JotRestore } from './restore-contract';
 import type { JotRecord } from './storage';
 
 /** Why the interceptor did or did not attach the token (read by `withJotDebug()`). */
@@ -60,6 +61,8 @@ export interface JotHost {
   readonly crossTab: JotCrossTab | null;
   /** The refresh engine, when `withRefresh()` is on. */
   readonly refresher: JotRefresher | null;
+  /** The restore at start-up: `ready` while an async store is read. */
+  readonly restore: JotRestore;
 }
 
 /** The refresh engine, made by `withRefresh()` for the session. */

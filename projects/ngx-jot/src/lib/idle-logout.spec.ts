@@ -4,6 +4,7 @@ import { JOT_ACTIVITY_KEY, withIdleLogout } from './idle-logout';
 import type { JotFeature } from './feature';
 import { provideJot } from './provide-jot';
 import { withRefresh } from './refresher';
+import { withStorage, type JotTokenStore } from './storage';
 import { FakeOrigin } from '../../testing-private/fake-browser';
 import { FakeJotServer } from '../../testing-private/fake-jot-server';
 import { type TabApp, openApp } from '../../testing-private/fake-tab-app';
@@ -217,6 +218,31 @@ describe('withIdleLogout', () => {
     expect(logouts(reopened)).toEqual([{ type: 'logout', reason: 'idle' }]);
   });
 
+  it('a session restored from an async store (after start-up, no login event) is watched: idle without input ends it', async () => {
+    const first = open();
+    await logIn(first);
+    const tokens = { accessToken: first.auth.token()! };
+    let answer!: (stored: typeof tokens) => void;
+    const store: JotTokenStore = { get: () => new Promise((resolve) => (answer = resolve)), set: jest.fn() };
+    const reopened = openApp(origin.openTab(), server, {
+      features: [
+        withRefresh({ url: '/refresh' }),
+        withStorage(store),
+        withIdleLogout({ afterSeconds: AFTER, warnSeconds: WARN }),
+      ],
+    });
+    apps.push(reopened);
+    await settle(10);
+    answer(tokens);
+    await settle(10);
+    expect(reopened.auth.isAuthenticated()).toBe(true);
+    await settle((AFTER - WARN) * 1000);
+    expect(reopened.auth.sessionWarning()?.reason).toBe('idle');
+    await settle(WARN * 1000);
+    expect(reopened.auth.isAuthenticated()).toBe(false);
+    expect(logouts(reopened)).toEqual([{ type: 'logout', reason: 'idle' }]);
+  });
+
   describe('deadlines are times, not timer counts', () => {
     it('a tab that wakes after the deadline (sleep, frozen timers) ends the session at once', async () => {
       const app = open();
@@ -262,6 +288,27 @@ describe('withIdleLogout', () => {
       jest.setSystemTime(Date.now() - 3_600_000);
       await settle((AFTER - 10) * 1000 + 100);
       expect(logouts(app)).toEqual([{ type: 'logout', reason: 'idle' }]);
+    });
+
+    it.each([
+      ['without withCrossTabSync', false],
+      ['with withCrossTabSync', true],
+    ])('after a clock set back, activity in one tab still keeps the other alive (%s)', async (_name, sync) => {
+      const [a, b] = [open({ sync }), open({ sync })];
+      await settle(100);
+      await logIn(a);
+      if (!sync) await logIn(b);
+      await settle(5_000);
+      // Each write of the shared time is now earlier than the last one written before the jump.
+      jest.setSystemTime(Date.now() - 600_000);
+      for (let step = 0; step < 12; step++) {
+        await settle(20_000);
+        input(a);
+      }
+      await settle(100);
+      expect(logouts(a)).toEqual([]);
+      expect(logouts(b)).toEqual([]);
+      expect(b.auth.isAuthenticated()).toBe(true);
     });
   });
 

@@ -107,13 +107,16 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let destroyed = false;
 
-  /** Takes another tab's activity when it is later than what this tab knows (and not in the future: a clock set back). */
+  /** The shared time last read: only a change (another tab's write) is activity to take. */
+  let seenShared = 0;
+  // Taken on each clock where it is later (after a clock set back, only the monotonic); never a future one.
   const learn = (wall: number) => {
+    if (wall === seenShared) return;
+    seenShared = wall;
     const now = wallNow();
-    if (wall > lastWall && wall <= now) {
-      lastWall = wall;
-      lastMono = monoNow() - (now - wall);
-    }
+    if (wall > now) return;
+    lastWall = Math.max(lastWall, wall);
+    lastMono = Math.max(lastMono, monoNow() - (now - wall));
   };
   const idleFor = () => Math.max(wallNow() - lastWall, monoNow() - lastMono);
 
@@ -181,13 +184,13 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
   // Page load is no activity: what the tabs shared counts, and only without it the load.
   const stored = shared.read();
   learn(stored && stored <= wallNow() ? stored : wallNow());
+  // Judged once restored (an async store answers after start-up, and no login announces it).
+  whenRestored(host, check);
   // A session that begins counts as activity; one that ends stops the timer and the warning.
   const subscription = host.events.subscribe((event) => {
     if (event.type === 'login') active();
     else if (event.type === 'logout') check();
   });
-  // The session restores itself after this is made: judge it then.
-  void Promise.resolve().then(check);
   inject(DestroyRef).onDestroy(() => {
     destroyed = true;
     clearTimeout(timer);
@@ -205,6 +208,13 @@ function createIdle(host: JotHost, afterMs: number, warnMs: number): JotIdle {
       check();
     },
   };
+}
+
+/** Runs `then` once the session restored itself: after this task, or once an async store answered. */
+function whenRestored(host: JotHost, then: () => void): void {
+  void Promise.resolve()
+    .then(() => host.restore.ready)
+    .then(then);
 }
 
 /** The time of the origin's last activity, in localStorage; storage that throws leaves each tab alone. */

@@ -179,7 +179,9 @@ function adoptedSession(
 ): JotSession | string {
   // A refresh response may omit the refresh token: the old one stays valid then.
   const refreshToken = tokens.refreshToken === undefined ? before?.refreshToken : tokens.refreshToken;
-  const result = toSession({ ...tokens, refreshToken }, timing, {
+  // The same refresh token ends when it did: its end learned from `refresh_expires_in` stays known.
+  const endsAt = tokens.endsAt ?? (refreshToken && refreshToken === before?.refreshToken ? before.endsAt : undefined);
+  const result = toSession({ ...tokens, refreshToken, endsAt }, timing, {
     fresh,
     skew: tokens.skew,
     // Another tab's session keeps its "remember me", so whichever tab refreshes stores it there.

@@ -83,6 +83,22 @@ describe('JotAuth.sessionWarning before the absolute end', () => {
     expect(kinds(s.events).filter((k) => k === 'session-warning')).toHaveLength(2);
   });
 
+  it('keeps an end learned from refresh_expires_in across a refresh that keeps the same refresh token', async () => {
+    const s = setup();
+    logIn(s, { refresh_token: 'opaque-1', refresh_expires_in: 300 });
+    const end = Date.now() + 300_000;
+    await settle(10_000);
+    // The answer omits the refresh token (the old one stays valid), then repeats it: its end stays.
+    for (const refreshToken of [undefined, 'opaque-1']) {
+      s.auth.refresh().subscribe();
+      s.http
+        .expectOne('/refresh')
+        .flush({ access_token: fakeJwt({ sub: 'ada' }, { expiresInSeconds: 3600 }), refresh_token: refreshToken });
+    }
+    await settle(230_000);
+    expect(s.auth.sessionWarning()).toEqual({ reason: 'expired', endsAt: new Date(end) });
+  });
+
   it('keeps an end learned from refresh_expires_in across a reload (it is stored with the pair)', async () => {
     const s = setup();
     logIn(s, { refresh_token: 'opaque-1', refresh_expires_in: 300 });
