@@ -247,6 +247,18 @@ describe('withDpop(): server nonces', () => {
     (await requested(`${API}/data`))[0].flush({}, nonceChallenge(400, 'n-2'));
     expect(await done).toMatchObject({ status: 400 });
   });
+
+  it('answers a second 401 use_dpop_nonce to the caller: no refresh, the session kept', async () => {
+    const { auth, http, ctrl } = setup();
+    await login(auth);
+    const done = firstValueFrom(http.get(`${API}/data`)).catch((error: unknown) => error);
+    (await requested(`${API}/data`))[0].flush({}, nonceChallenge(401, 'n-1'));
+    (await requested(`${API}/data`))[0].flush({}, nonceChallenge(401, 'n-2'));
+    expect(await done).toMatchObject({ status: 401 });
+    expect(ctrl.match('/refresh')).toHaveLength(0);
+    expect(auth.isAuthenticated()).toBe(true);
+    ctrl.verify();
+  });
 });
 
 describe('withDpop(): the 401 queue', () => {
