@@ -9,7 +9,8 @@ import { FakeKeyIDB } from '../../testing-private/fake-key-idb';
 import { fakeJwt } from '../../testing-private/fake-jwt';
 import { JotError } from './errors';
 import { withDpop, type JotDpopOptions } from './dpop';
-import { DPOP_DB_NAME } from './dpop-key-store';
+import { DPOP_DB_NAME, writeDpopKey } from './dpop-key-store';
+import { createDpopKey } from './dpop-proof';
 import { JotAuth } from './jot-auth';
 import { jotInterceptor } from './jot-interceptor';
 import { provideJot } from './provide-jot';
@@ -188,6 +189,15 @@ describe('withDpop(): proofs', () => {
     expect(idb.stores.get('keys')?.has('key')).toBe(false);
     const second = await verifiedProof((await login(auth)).proof);
     expect(second.header.jwk).not.toEqual(first.header.jwk);
+  });
+
+  it('forgets the key at a logout that comes before any request (a session restored at start-up)', async () => {
+    await writeDpopKey(await createDpopKey());
+    const { auth } = setup();
+    auth.setTokens({ accessToken: fakeJwt({ sub: 'ada' }, { expiresInSeconds: 3600 }) });
+    auth.logout();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(idb.stores.get('keys')?.has('key')).toBe(false);
   });
 
   it('keeps one key across sessions with keyPerSession: false', async () => {
