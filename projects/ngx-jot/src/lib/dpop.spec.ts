@@ -9,7 +9,8 @@ import { FakeKeyIDB } from '../../testing-private/fake-key-idb';
 import { fakeJwt } from '../../testing-private/fake-jwt';
 import { JotError } from './errors';
 import { withDpop, type JotDpopOptions } from './dpop';
-import { DPOP_DB_NAME } from './dpop-key-store';
+import { DPOP_DB_NAME, writeDpopKey } from './dpop-key-store';
+import { createDpopKey } from './dpop-proof';
 import { JotAuth } from './jot-auth';
 import { jotInterceptor } from './jot-interceptor';
 import { provideJot } from './provide-jot';
@@ -190,6 +191,15 @@ describe('withDpop(): proofs', () => {
     expect(second.header.jwk).not.toEqual(first.header.jwk);
   });
 
+  it('forgets the key at a logout that comes before any request (a session restored at start-up)', async () => {
+    await writeDpopKey(await createDpopKey());
+    const { auth } = setup();
+    auth.setTokens({ accessToken: fakeJwt({ sub: 'ada' }, { expiresInSeconds: 3600 }) });
+    auth.logout();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(idb.stores.get('keys')?.has('key')).toBe(false);
+  });
+
   it('keeps one key across sessions with keyPerSession: false', async () => {
     const { auth } = setup({ keyPerSession: false });
     const first = await verifiedProof((await login(auth)).proof);
@@ -246,6 +256,18 @@ describe('withDpop(): server nonces', () => {
     (await requested(`${API}/data`))[0].flush({}, nonceChallenge(400, 'n-1'));
     (await requested(`${API}/data`))[0].flush({}, nonceChallenge(400, 'n-2'));
     expect(await done).toMatchObject({ status: 400 });
+  });
+
+  it('answers a second 401 use_dpop_nonce to the caller: no refresh, the session kept', async () => {
+    const { auth, http, ctrl } = setup();
+    await login(auth);
+    const done = firstValueFrom(http.get(`${API}/data`)).catch((error: unknown) => error);
+    (await requested(`${API}/data`))[0].flush({}, nonceChallenge(401, 'n-1'));
+    (await requested(`${API}/data`))[0].flush({}, nonceChallenge(401, 'n-2'));
+    expect(await done).toMatchObject({ status: 401 });
+    expect(ctrl.match('/refresh')).toHaveLength(0);
+    expect(auth.isAuthenticated()).toBe(true);
+    ctrl.verify();
   });
 });
 

@@ -26,6 +26,7 @@ import { JotError, warnOnce } from './errors';
 import { JotFeatureKind, makeJotFeature, type JotFeature } from './feature';
 import { JOT_DPOP, type JotDpop, type JotHost } from './feature-contracts';
 import { JOT_ORIGIN_POLICY } from './origin-policy';
+import { SessionState } from './session-state';
 
 /** Options of `withDpop()`. */
 export interface JotDpopOptions {
@@ -55,15 +56,16 @@ export interface JotDpopOptions {
 export function withDpop(options: JotDpopOptions = {}): JotFeature<JotFeatureKind.Dpop> {
   return makeJotFeature(JotFeatureKind.Dpop, [
     { provide: JOT_DPOP, useFactory: () => createDpopHook(options) },
-    // Development builds say at start-up what is missing, not at the first login.
-    ngDevMode ? provideEnvironmentInitializer(() => inject(JOT_DPOP)) : [],
+    // Made at start-up, not at the first request: a logout before any request (a session restored
+    // from storage) still forgets the key, and development builds say what is missing before a login.
+    provideEnvironmentInitializer(() => inject(JOT_DPOP)),
   ]);
 }
 
 /** One sender per `provideJot()`; none on the server, as the cross-tab sync (no key there). */
 function createDpopHook(options: JotDpopOptions): JotDpop | null {
   if (!isPlatformBrowser(inject(PLATFORM_ID))) return null;
-  const sender = new DpopSender(options);
+  const sender = new DpopSender(options, inject(SessionState));
   return (host, next) => (req) => sender.send(host, req, next);
 }
 
@@ -73,8 +75,6 @@ const NONCE_ERROR = 'use_dpop_nonce';
 
 /** Adds proofs to the requests the interceptor sends; one per `provideJot()`, in the browser. */
 export class DpopSender {
-  /** The session, known from the first request on (the interceptor hands it over). */
-  #host: JotHost | null = null;
   readonly #options: JotDpopOptions;
   readonly #config = inject(JOT_CONFIG);
   readonly #policy = inject(JOT_ORIGIN_POLICY);
@@ -84,14 +84,19 @@ export class DpopSender {
   /** The latest `DPoP-Nonce` of each origin. */
   readonly #nonces = new Map<string, string>();
 
-  constructor(options: JotDpopOptions) {
+  constructor(options: JotDpopOptions, host: JotHost) {
     this.#options = options;
     if (ngDevMode && !this.#supported) reportUnsupported(this.#config, options);
+    // The tab that ends the session forgets the key; the other tabs were told (and may already
+    // have logged in anew, with a new key).
+    host.events.subscribe((event) => {
+      if (event.type === 'logout' && event.reason !== 'other-tab' && options.keyPerSession !== false)
+        this.#keyring.forget();
+    });
   }
 
   /** Sends `req` through `next`, with a proof where one belongs. */
   send(host: JotHost, req: HttpRequest<unknown>, next: HttpHandlerFn): Observable<HttpEvent<unknown>> {
-    if (!this.#host) this.#watch(host);
     const endpoint = this.#isTokenEndpoint(req, host);
     if (!endpoint && !this.#carriesToken(req)) return next(req);
     if (!this.#supported) {
@@ -105,16 +110,6 @@ export class DpopSender {
     return from(key).pipe(
       switchMap((held) => (held ? this.#attempt(req, next, { key: held, endpoint, skew: session?.skew }) : next(req))),
     );
-  }
-
-  /** From the first request on: the tab that ends the session forgets the key. */
-  #watch(host: JotHost): void {
-    this.#host = host;
-    host.events.subscribe((event) => {
-      // The other tabs were told (and may already have logged in anew, with a new key).
-      if (event.type === 'logout' && event.reason !== 'other-tab' && this.#options.keyPerSession !== false)
-        this.#keyring.forget();
-    });
   }
 
   /** ngx-jot's own login or refresh call. */

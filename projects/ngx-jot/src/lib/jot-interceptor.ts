@@ -173,6 +173,8 @@ const hideReplay = filter((event: HttpEvent<unknown>) => event.type === HttpEven
 function isOurChallenge(error: HttpErrorResponse, scheme: string): boolean {
   const challenge = error.headers.get('WWW-Authenticate');
   if (!challenge || !scheme) return true;
+  // A DPoP nonce challenge (withDpop() retried it once already) says nothing about the token: no refresh.
+  if (challenge.includes('use_dpop_nonce')) return false;
   const wanted = scheme.toLowerCase();
   // Challenges are "scheme params, scheme params"; a scheme is the first word of a part. A DPoP
   // challenge is ours too: withDpop() sends a bound token under that scheme.
