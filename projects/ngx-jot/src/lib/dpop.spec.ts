@@ -269,6 +269,24 @@ describe('withDpop(): server nonces', () => {
     expect(auth.isAuthenticated()).toBe(true);
     ctrl.verify();
   });
+
+  it('keeps the session when the refresh call meets use_dpop_nonce twice (no failed token)', async () => {
+    const { auth, http } = setup();
+    await login(auth);
+    const done = firstValueFrom(http.get(`${API}/data`)).catch((error: unknown) => error);
+    (await requested(`${API}/data`))[0].flush(
+      {},
+      {
+        status: 401,
+        statusText: 'Unauthorized',
+        headers: new HttpHeaders({ 'WWW-Authenticate': 'DPoP error="invalid_token"' }),
+      },
+    );
+    (await requested('/refresh'))[0].flush({ error: 'use_dpop_nonce' }, nonceChallenge(400, 'n-1'));
+    (await requested('/refresh'))[0].flush({ error: 'use_dpop_nonce' }, nonceChallenge(400, 'n-2'));
+    expect(await done).toMatchObject({ status: 401 });
+    expect(auth.isAuthenticated()).toBe(true);
+  });
 });
 
 describe('withDpop(): the 401 queue', () => {

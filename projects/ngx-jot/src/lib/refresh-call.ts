@@ -131,16 +131,26 @@ export class RefreshCaller {
 
 /**
  * What a failed refresh call means: `'refresh-unavailable'` when it is transient (network, 5xx,
- * no answer in time, 408/429 after its retries: the session is kept), else the code of a failure
- * that ends the session (`'refresh-rejected'`, or the code of a JotError such as `'refresh-invalid'`).
+ * no answer in time, 408/429 after its retries, a DPoP nonce still asked for: the session is kept),
+ * else the code of a failure that ends the session (`'refresh-rejected'`, or the code of a JotError
+ * such as `'refresh-invalid'`).
  */
 export function refreshFailureCode(error: unknown): JotErrorCode {
   const transient =
     busyPause(error, 0) < Infinity ||
     error instanceof TimeoutError ||
-    (error instanceof HttpErrorResponse && (error.status === 0 || error.status >= 500));
+    (error instanceof HttpErrorResponse && (error.status === 0 || error.status >= 500 || asksForDpopNonce(error)));
   if (transient) return 'refresh-unavailable';
   return error instanceof JotError ? error.code : 'refresh-rejected';
+}
+
+/**
+ * A server that still asks for a DPoP nonce (RFC 9449 `use_dpop_nonce`) after withDpop()'s one
+ * retry has said nothing about the refresh token: not now, rather than no.
+ */
+function asksForDpopNonce(error: HttpErrorResponse): boolean {
+  const body = error.error as { error?: unknown } | null;
+  return body?.error === 'use_dpop_nonce' || !!error.headers.get('WWW-Authenticate')?.includes('use_dpop_nonce');
 }
 
 /** The dev-mode message of a failed refresh call (production builds drop it). */
