@@ -65,6 +65,7 @@ export class FakeKeyIDB {
     return Object.assign(transaction, {
       objectStore: () => ({
         get: (key: string) => queue(() => store.get(key)),
+        getAll: () => queue(() => [...store.values()]),
         put: (value: unknown, key: string) => queue(() => void store.set(key, value)),
         delete: (key: string) => queue(() => void store.delete(key)),
       }),

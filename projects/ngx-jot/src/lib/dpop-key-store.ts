@@ -1,8 +1,11 @@
 /*
- * Where the DPoP key lives: one IndexedDB entry per origin, shared by its tabs. IndexedDB keeps a
- * CryptoKey by structured clone, so the private key stays non-extractable there too. The entry
- * also lists the `ath` of the tokens the server said were DPoP-bound (`token_type: DPoP`), so a
- * reloaded tab knows an opaque token is bound. DpopKeyring is what withDpop() holds of it.
+ * Where the DPoP keys live: IndexedDB, one entry per key under its thumbprint (jkt). Sessions are
+ * per tab (sessionStorage by default) while IndexedDB is per origin, so each session keeps its own
+ * key: another tab's login or logout never changes the key this tab's tokens are bound to.
+ * IndexedDB keeps a CryptoKey by structured clone, so the private key stays non-extractable there
+ * too. An entry lists the `ath` of the access tokens answered to the token calls its key signed
+ * (how a session, or a reloaded tab, finds its key again) and of those the server said were
+ * DPoP-bound (`token_type: DPoP`). DpopKeyring is what withDpop() holds of it.
  */
 import { type DpopKey, athOf, createDpopKey } from './dpop-proof';
 import { decodeToken } from './jwt-session';
@@ -10,12 +13,14 @@ import { decodeToken } from './jwt-session';
 /** The IndexedDB database of withDpop(). */
 export const DPOP_DB_NAME = 'ngx-jot-dpop';
 const DB_STORE = 'keys';
-const DB_KEY = 'key';
-/** How many bound tokens are remembered (the current one and a few it replaced). */
-const BOUND_KEPT = 4;
+/** How many tokens a key remembers (the current one and a few it replaced). */
+const TOKENS_KEPT = 4;
 
-/** The DPoP key as stored (the entry), with the `ath` of the tokens issued bound to it, newest last. */
+/** A DPoP key as stored (the entry under its jkt); the `ath` lists are newest last. */
 export interface StoredDpopKey extends DpopKey {
+  /** The access tokens answered to a login or refresh call this key signed: the sessions using it. */
+  readonly issued: readonly string[];
+  /** Of those, the ones the server said are DPoP-bound. */
   readonly bound: readonly string[];
 }
 
@@ -51,56 +56,84 @@ async function transact<T>(
   }
 }
 
-/** The stored key, or null. */
-export async function readDpopKey(): Promise<StoredDpopKey | null> {
-  const entry = await transact<StoredDpopKey | undefined>('readonly', (store, done) => {
-    const request = store.get(DB_KEY);
-    request.onsuccess = () => done(request.result as StoredDpopKey | undefined);
+/** An entry as read: one of the one-key-per-origin layout (before keys by jkt) has no `issued`. */
+type ReadDpopKey = Omit<StoredDpopKey, 'issued'> & { readonly issued?: readonly string[] };
+
+/** Every stored key. */
+async function readDpopKeys(): Promise<StoredDpopKey[]> {
+  const entries = await transact<ReadDpopKey[]>('readonly', (store, done) => {
+    const request = store.getAll();
+    request.onsuccess = () => done(request.result as ReadDpopKey[]);
   });
-  return entry ?? null;
+  // The old layout's bound tokens are its session's.
+  return (entries ?? []).map((entry) => ({ ...entry, issued: entry.issued ?? entry.bound }));
 }
 
-/** Stores `key` (replacing any other), with no token bound to it yet. */
+/** Stores `key` under its jkt, with no token issued to it yet. */
 export async function writeDpopKey(key: DpopKey): Promise<StoredDpopKey> {
-  const entry: StoredDpopKey = { keys: key.keys, jwk: key.jwk, jkt: key.jkt, bound: [] };
-  await transact('readwrite', (store) => store.put(entry, DB_KEY));
+  const entry: StoredDpopKey = { keys: key.keys, jwk: key.jwk, jkt: key.jkt, issued: [], bound: [] };
+  await transact('readwrite', (store) => store.put(entry, key.jkt));
   return entry;
 }
 
 /**
- * Notes that the token with this `ath` is bound to the stored key `jkt`; in one transaction, so a
- * logout or another tab's new key meanwhile is never overwritten.
+ * Notes that the token with this `ath` was answered to a call signed by the key `jkt` (and whether
+ * it is bound); in one transaction, so a logout meanwhile is never undone.
  */
-async function noteBoundToken(jkt: string, ath: string): Promise<void> {
+async function noteIssuedToken(jkt: string, ath: string, bound: boolean): Promise<void> {
   await transact('readwrite', (store) => {
-    const request = store.get(DB_KEY);
+    const request = store.get(jkt);
     request.onsuccess = () => {
       const stored = request.result as StoredDpopKey | undefined;
-      if (stored?.jkt !== jkt || stored.bound.includes(ath)) return;
-      store.put({ ...stored, bound: [...stored.bound, ath].slice(-BOUND_KEPT) }, DB_KEY);
+      if (!stored) return;
+      const add = (list: readonly string[]) => (list.includes(ath) ? list : [...list, ath].slice(-TOKENS_KEPT));
+      store.put({ ...stored, issued: add(stored.issued), bound: bound ? add(stored.bound) : stored.bound }, jkt);
     };
   });
 }
 
-/** Forgets the key (logout). */
-export async function deleteDpopKey(): Promise<void> {
-  await transact('readwrite', (store) => store.delete(DB_KEY));
+/** Forgets the key `jkt` (its session's logout); the other sessions' keys stay. */
+export async function deleteDpopKey(jkt: string): Promise<void> {
+  await transact('readwrite', (store) => store.delete(jkt));
+}
+
+/** The `cnf.jkt` of a JWT access token: the key the server bound it to. */
+function boundJktOf(token: string): unknown {
+  const decoded = decodeToken(token);
+  return 'claims' in decoded ? (decoded.claims as { cnf?: { jkt?: unknown } }).cnf?.jkt : undefined;
+}
+
+/** The stored key of the session holding `token`: its `cnf.jkt`, or the key whose call it answered. */
+async function findDpopKey(token: string): Promise<StoredDpopKey | undefined> {
+  const jkt = boundJktOf(token);
+  const ath = await athOf(token);
+  return (await readDpopKeys()).find((entry) => entry.jkt === jkt || entry.issued.includes(ath));
 }
 
 /**
- * The key as one tab holds it: read from IndexedDB once per session (another tab may have made a
- * new one at its login), made when a token call needs one, and which tokens are bound to it.
+ * The keys as one tab holds them: the key of this tab's session (found once per session by its
+ * access token, never "the latest one stored", which may be another tab's), made at a login, and
+ * which tokens are bound to which key.
  */
 export class DpopKeyring {
-  /** The key as read for a session. */
+  /** One key for the origin across sessions (`keyPerSession: false`). */
+  readonly #shared: boolean;
+  /** The key as found for a session. */
   #held: { session: unknown; key: Promise<StoredDpopKey | null> } | null = null;
-  /** Access tokens the server issued as `token_type: DPoP` (in memory; their `ath` also in IndexedDB). */
-  readonly #boundTokens = new Set<string>();
+  /** The jkt each access token was answered to, by this tab (in memory; their `ath` also in IndexedDB). */
+  readonly #issued = new Map<string, { jkt: string; bound: boolean }>();
 
-  /** The stored key for `session` (made and stored when `create` and there is none). */
-  current(session: unknown, create: boolean): Promise<StoredDpopKey | null> {
+  constructor(shared: boolean) {
+    this.#shared = shared;
+  }
+
+  /**
+   * The key of the session holding `token` (made and stored when `create` and it has none).
+   * `session` only tells when to look again.
+   */
+  current(session: unknown, token: string | undefined, create: boolean): Promise<StoredDpopKey | null> {
     let held = this.#held;
-    if (!held || held.session !== session) held = this.#held = { session, key: readDpopKey() };
+    if (!held || held.session !== session) held = this.#held = { session, key: this.#find(token) };
     return held.key.then((stored) => {
       if (stored || !create) return stored;
       // A second caller meanwhile shares the key being made.
@@ -109,36 +142,63 @@ export class DpopKeyring {
     });
   }
 
-  /** A new key, replacing the stored one (a login: a new session gets a new key). */
+  async #find(token: string | undefined): Promise<StoredDpopKey | null> {
+    const known = token === undefined ? undefined : this.#issued.get(token)?.jkt;
+    const keys = await readDpopKeys();
+    const found = known
+      ? keys.find((entry) => entry.jkt === known)
+      : token === undefined
+        ? undefined
+        : await findDpopKey(token);
+    return found ?? (this.#shared ? (keys[0] ?? null) : null);
+  }
+
+  /** A new key under its own jkt (a login: a new session gets a new key). */
   renew(session: unknown): Promise<StoredDpopKey | null> {
-    this.#boundTokens.clear();
     const key = createDpopKey().then(writeDpopKey);
     this.#held = { session, key };
     return key;
   }
 
-  /** Forgets the key, here and in IndexedDB (logout). */
-  forget(): void {
+  /** Forgets the key of the session that held `token`, here and in IndexedDB (its logout). */
+  forget(token: string | undefined): void {
+    const known = token === undefined ? undefined : this.#issued.get(token)?.jkt;
+    const held = this.#held?.key;
     this.#held = null;
-    this.#boundTokens.clear();
-    void deleteDpopKey().catch(() => undefined);
+    this.#issued.clear();
+    void this.#jktOf(known, held, token)
+      .then((jkt) => (jkt ? deleteDpopKey(jkt) : undefined))
+      .catch(() => undefined);
+  }
+
+  /** The session's key: known from its token calls, else the one held for it, else looked up by its token. */
+  async #jktOf(
+    known: string | undefined,
+    held: Promise<StoredDpopKey | null> | undefined,
+    token: string | undefined,
+  ): Promise<string | undefined> {
+    if (known) return known;
+    const stored = (await held) ?? (token === undefined ? undefined : await findDpopKey(token));
+    return stored?.jkt;
   }
 
   /** The server issued `token` bound to `key`: it said so (`token_type: DPoP`), or the token's `cnf.jkt` names the key. */
   isBound(token: string, ath: string, key: StoredDpopKey): boolean {
-    if (this.#boundTokens.has(token) || key.bound.includes(ath)) return true;
-    const decoded = decodeToken(token);
-    const cnf = 'claims' in decoded ? (decoded.claims as { cnf?: { jkt?: unknown } }).cnf : undefined;
-    return cnf?.jkt === key.jkt;
+    const issued = this.#issued.get(token);
+    if (issued?.bound) return issued.jkt === key.jkt;
+    return key.bound.includes(ath) || boundJktOf(token) === key.jkt;
   }
 
-  /** The server issued `token` as DPoP-bound to `key`: known here at once; resolves once IndexedDB knows it too. */
-  noteBound(token: string, key: StoredDpopKey): Promise<void> {
-    if (this.#boundTokens.size >= BOUND_KEPT) this.#boundTokens.clear();
-    this.#boundTokens.add(token);
-    // A failed write loses only what a reloaded tab knows of an opaque token (a JWT says it by cnf.jkt).
+  /**
+   * The call signed by `key` was answered with `token` (bound or not): known here at once; resolves
+   * once IndexedDB knows it too.
+   */
+  noteIssued(token: string, key: StoredDpopKey, bound: boolean): Promise<void> {
+    if (this.#issued.size >= TOKENS_KEPT) this.#issued.clear();
+    this.#issued.set(token, { jkt: key.jkt, bound });
+    // A failed write loses only what a reloaded tab knows of this token (a JWT may say it by cnf.jkt).
     return athOf(token)
-      .then((ath) => noteBoundToken(key.jkt, ath))
+      .then((ath) => noteIssuedToken(key.jkt, ath, bound))
       .catch(() => undefined);
   }
 }

@@ -9,7 +9,7 @@ import { FakeKeyIDB } from '../../testing-private/fake-key-idb';
 import { fakeJwt } from '../../testing-private/fake-jwt';
 import { JotError } from './errors';
 import { withDpop, type JotDpopOptions } from './dpop';
-import { DPOP_DB_NAME, writeDpopKey } from './dpop-key-store';
+import { DPOP_DB_NAME, deleteDpopKey, writeDpopKey } from './dpop-key-store';
 import { createDpopKey } from './dpop-proof';
 import { JotAuth } from './jot-auth';
 import { jotInterceptor } from './jot-interceptor';
@@ -133,7 +133,7 @@ describe('withDpop(): proofs', () => {
   it('keeps the private key non-extractable, in IndexedDB', async () => {
     const { auth } = setup();
     await login(auth);
-    const entry = idb.stores.get('keys')?.get('key') as { keys: CryptoKeyPair } | undefined;
+    const [entry] = [...idb.stores.get('keys')!.values()] as Array<{ keys: CryptoKeyPair }>;
     expect(entry?.keys.privateKey.extractable).toBe(false);
     await expect(webcrypto.subtle.exportKey('jwk', entry!.keys.privateKey)).rejects.toThrow();
     expect(DPOP_DB_NAME).toBe('ngx-jot-dpop');
@@ -141,8 +141,11 @@ describe('withDpop(): proofs', () => {
 
   it('lets the login finish only once IndexedDB lists its token as bound (what other tabs and a reload read)', async () => {
     const { auth } = setup();
-    const { accessToken } = await login(auth);
-    const entry = idb.stores.get('keys')?.get('key') as { bound?: string[] } | undefined;
+    const { proof, accessToken } = await login(auth);
+    const { jwk } = (await verifiedProof(proof)).header;
+    const jkt = await sha256(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }));
+    const entry = idb.stores.get('keys')?.get(jkt) as { issued?: string[]; bound?: string[] } | undefined;
+    expect(entry?.issued).toEqual([await sha256(accessToken)]);
     expect(entry?.bound).toEqual([await sha256(accessToken)]);
   });
 
@@ -184,20 +187,24 @@ describe('withDpop(): proofs', () => {
   it('forgets the key at logout; the next login makes a new one', async () => {
     const { auth } = setup();
     const first = await verifiedProof((await login(auth)).proof);
+    expect(idb.stores.get('keys')?.size).toBe(1);
     auth.logout();
     await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(idb.stores.get('keys')?.has('key')).toBe(false);
+    expect(idb.stores.get('keys')?.size).toBe(0);
     const second = await verifiedProof((await login(auth)).proof);
     expect(second.header.jwk).not.toEqual(first.header.jwk);
   });
 
   it('forgets the key at a logout that comes before any request (a session restored at start-up)', async () => {
-    await writeDpopKey(await createDpopKey());
+    // The session's key, as a previous page load of this tab stored it with the session's token.
+    const accessToken = fakeJwt({ sub: 'ada' }, { expiresInSeconds: 3600 });
+    const stored = await writeDpopKey(await createDpopKey());
+    idb.stores.get('keys')!.set(stored.jkt, { ...stored, issued: [await sha256(accessToken)] });
     const { auth } = setup();
-    auth.setTokens({ accessToken: fakeJwt({ sub: 'ada' }, { expiresInSeconds: 3600 }) });
+    auth.setTokens({ accessToken });
     auth.logout();
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(idb.stores.get('keys')?.has('key')).toBe(false);
+    expect(idb.stores.get('keys')?.has(stored.jkt)).toBe(false);
   });
 
   it('keeps one key across sessions with keyPerSession: false', async () => {
@@ -324,6 +331,77 @@ describe('withDpop(): the 401 queue', () => {
     expect(await Promise.all(burst)).toEqual([{ path: '/a' }, { path: '/b' }, { path: '/c' }]);
     expect(accessToken).not.toBe(renewed);
     TestBed.inject(HttpTestingController).verify();
+  });
+});
+
+describe('withDpop(): two tabs, one session each (sessionStorage), one IndexedDB', () => {
+  const invalidToken = {
+    status: 401,
+    statusText: 'Unauthorized',
+    headers: new HttpHeaders({ 'WWW-Authenticate': 'DPoP error="invalid_token"' }),
+  };
+
+  /** An API call answered 401, then the refresh it starts: its proof's key, and the replay's. */
+  async function refreshAfter401(http: HttpClient) {
+    const done = firstValueFrom(http.get(`${API}/data`));
+    const [first] = await requested(`${API}/data`);
+    const firstKey = (await verifiedProof(first.request.headers.get('DPoP'))).header.jwk;
+    first.flush({}, invalidToken);
+    const [refresh] = await requested('/refresh');
+    const refreshKey = (await verifiedProof(refresh.request.headers.get('DPoP'))).header.jwk;
+    const renewed = fakeJwt({ sub: 'ada', v: 2 }, { expiresInSeconds: 3600 });
+    refresh.flush({ access_token: renewed, refresh_token: 'r2', token_type: 'DPoP' });
+    const [replay] = await requested(`${API}/data`);
+    expect(replay.request.headers.get('Authorization')).toBe(`DPoP ${renewed}`);
+    const replayKey = (await verifiedProof(replay.request.headers.get('DPoP'))).header.jwk;
+    replay.flush({});
+    await done;
+    return { firstKey, refreshKey, replayKey };
+  }
+
+  it('another tab logs in (a new key stored): this tab keeps signing with the key its tokens are bound to', async () => {
+    const { auth, http } = setup();
+    const loginKey = (await verifiedProof((await login(auth)).proof)).header.jwk;
+    await writeDpopKey(await createDpopKey()); // the other tab's login
+    const { firstKey, refreshKey, replayKey } = await refreshAfter401(http);
+    expect(firstKey).toEqual(loginKey);
+    expect(refreshKey).toEqual(loginKey);
+    expect(replayKey).toEqual(loginKey);
+  });
+
+  it('another tab logs out (its key deleted): this tab keeps signing with its own key', async () => {
+    const { auth, http } = setup();
+    const loginKey = (await verifiedProof((await login(auth)).proof)).header.jwk;
+    const other = await writeDpopKey(await createDpopKey()); // the other tab's login...
+    await deleteDpopKey(other.jkt); // ...and logout
+    const { firstKey, refreshKey, replayKey } = await refreshAfter401(http);
+    expect(firstKey).toEqual(loginKey);
+    expect(refreshKey).toEqual(loginKey);
+    expect(replayKey).toEqual(loginKey);
+  });
+
+  it("this tab's logout deletes only its own key", async () => {
+    const other = await writeDpopKey(await createDpopKey());
+    const { auth } = setup();
+    const { jwk } = (await verifiedProof((await login(auth)).proof)).header;
+    const own = await sha256(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }));
+    expect([...idb.stores.get('keys')!.keys()].sort()).toEqual([own, other.jkt].sort());
+    auth.logout();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect([...idb.stores.get('keys')!.keys()]).toEqual([other.jkt]);
+  });
+
+  it('a reloaded tab finds its session key again by its token, not the latest key stored', async () => {
+    const { auth } = setup();
+    const { proof, accessToken } = await login(auth);
+    const loginKey = (await verifiedProof(proof)).header.jwk;
+    await writeDpopKey(await createDpopKey()); // the other tab's login
+    TestBed.resetTestingModule(); // the reload: this tab's session comes back from its storage
+    const { auth: reloaded, http } = setup();
+    reloaded.setTokens({ accessToken, refreshToken: 'r1' });
+    const { firstKey, refreshKey } = await refreshAfter401(http);
+    expect(firstKey).toEqual(loginKey);
+    expect(refreshKey).toEqual(loginKey);
   });
 });
 

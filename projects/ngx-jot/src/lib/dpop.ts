@@ -80,18 +80,22 @@ export class DpopSender {
   readonly #policy = inject(JOT_ORIGIN_POLICY);
   readonly #document = inject(DOCUMENT);
   readonly #supported = typeof crypto !== 'undefined' && 'subtle' in crypto && typeof indexedDB !== 'undefined';
-  readonly #keyring = new DpopKeyring();
+  readonly #keyring: DpopKeyring;
+  /** The access token of this tab's session as last seen: whose key a logout forgets. */
+  #sessionToken: string | undefined;
   /** The latest `DPoP-Nonce` of each origin. */
   readonly #nonces = new Map<string, string>();
 
   constructor(options: JotDpopOptions, host: JotHost) {
     this.#options = options;
+    this.#keyring = new DpopKeyring(options.keyPerSession === false);
     if (ngDevMode && !this.#supported) reportUnsupported(this.#config, options);
-    // The tab that ends the session forgets the key; the other tabs were told (and may already
-    // have logged in anew, with a new key).
+    // The tab that ends the session forgets its key; the other tabs were told (with
+    // withCrossTabSync() they shared it). Another session's key, in another tab, stays.
     host.events.subscribe((event) => {
+      if (event.type === 'login') this.#sessionToken = host.session()?.accessToken;
       if (event.type === 'logout' && event.reason !== 'other-tab' && options.keyPerSession !== false)
-        this.#keyring.forget();
+        this.#keyring.forget(this.#sessionToken);
     });
   }
 
@@ -105,8 +109,9 @@ export class DpopSender {
         : next(req);
     }
     const session = host.session();
+    if (session) this.#sessionToken = session.accessToken;
     const renew = endpoint && req.url === this.#config.loginUrl && this.#options.keyPerSession !== false;
-    const key = renew ? this.#keyring.renew(session) : this.#keyring.current(session, endpoint);
+    const key = renew ? this.#keyring.renew(session) : this.#keyring.current(session, session?.accessToken, endpoint);
     return from(key).pipe(
       switchMap((held) => (held ? this.#attempt(req, next, { key: held, endpoint, skew: session?.skew }) : next(req))),
     );
@@ -180,8 +185,8 @@ export class DpopSender {
   ): Promise<void> | undefined {
     const nonce = headers.get(NONCE_HEADER);
     if (nonce) this.#nonces.set(new URL(htuOf(req.url, this.#document.baseURI)).origin, nonce);
-    const token = signing?.endpoint ? boundTokenOf(body, this.#config.readTokens) : undefined;
-    return token && signing ? this.#keyring.noteBound(token, signing.key) : undefined;
+    const issued = signing?.endpoint ? issuedTokenOf(body, this.#config.readTokens) : undefined;
+    return issued && signing ? this.#keyring.noteIssued(issued.token, signing.key, issued.bound) : undefined;
   }
 }
 
@@ -192,12 +197,15 @@ interface ProofContext {
   skew: number | undefined;
 }
 
-/** The access token of a token answer that says `token_type: DPoP`, else undefined. */
-function boundTokenOf(body: unknown, readTokens: (body: unknown) => JotTokens | null | undefined): string | undefined {
+/** The access token of a token answer, and whether it says `token_type: DPoP`; else undefined. */
+function issuedTokenOf(
+  body: unknown,
+  readTokens: (body: unknown) => JotTokens | null | undefined,
+): { token: string; bound: boolean } | undefined {
   const type = (body as { token_type?: unknown } | null | undefined)?.token_type;
-  if (typeof type !== 'string' || type.toLowerCase() !== 'dpop') return undefined;
   try {
-    return readTokens(body)?.accessToken;
+    const token = readTokens(body)?.accessToken;
+    return token ? { token, bound: typeof type === 'string' && type.toLowerCase() === 'dpop' } : undefined;
   } catch {
     return undefined; // The session refuses the answer too.
   }
