@@ -46,13 +46,15 @@ import { appCost, closeTransformer, entries } from './size.mjs';
  * 8,880 B, core + withDpop 9,825 B, everything 14,099 B. Then the DPoP fixes of attack-2 (a second
  * use_dpop_nonce is no failed token, neither on an API call nor on the refresh: the refresh's
  * classification lives in refresh-call.ts, in the core): core 8,012 B, core + withIdleLogout 8,933 B,
- * core + withDpop 9,855 B, everything 14,136 B.
+ * core + withDpop 9,855 B, everything 14,136 B. Then DPoP keys per session, stored by jkt (another
+ * tab's login or logout no longer changes this tab's key; the core unchanged): core + withDpop
+ * 10,053 B (53 B over the 10 kB goal for one feature), everything 14,327 B.
  */
 const APP_GZIP_BUDGET = {
   'ngx-jot core': 8012,
   'ngx-jot core + withIdleLogout': 8933,
-  'ngx-jot core + withDpop': 9855,
-  'ngx-jot everything': 14_136,
+  'ngx-jot core + withDpop': 10_053,
+  'ngx-jot everything': 14_327,
 };
 const STORM = 200;
 

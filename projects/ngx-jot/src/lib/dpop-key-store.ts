@@ -103,13 +103,6 @@ function boundJktOf(token: string): unknown {
   return 'claims' in decoded ? (decoded.claims as { cnf?: { jkt?: unknown } }).cnf?.jkt : undefined;
 }
 
-/** The stored key of the session holding `token`: its `cnf.jkt`, or the key whose call it answered. */
-async function findDpopKey(token: string): Promise<StoredDpopKey | undefined> {
-  const jkt = boundJktOf(token);
-  const ath = await athOf(token);
-  return (await readDpopKeys()).find((entry) => entry.jkt === jkt || entry.issued.includes(ath));
-}
-
 /**
  * The keys as one tab holds them: the key of this tab's session (found once per session by its
  * access token, never "the latest one stored", which may be another tab's), made at a login, and
@@ -142,14 +135,12 @@ export class DpopKeyring {
     });
   }
 
+  /** The key of the session holding `token`: noted at its token call, else its `cnf.jkt`, else the key whose call it answered. */
   async #find(token: string | undefined): Promise<StoredDpopKey | null> {
-    const known = token === undefined ? undefined : this.#issued.get(token)?.jkt;
+    const known = token === undefined ? undefined : (this.#issued.get(token)?.jkt ?? boundJktOf(token));
+    const ath = token === undefined ? undefined : await athOf(token);
     const keys = await readDpopKeys();
-    const found = known
-      ? keys.find((entry) => entry.jkt === known)
-      : token === undefined
-        ? undefined
-        : await findDpopKey(token);
+    const found = keys.find((entry) => entry.jkt === known || (ath !== undefined && entry.issued.includes(ath)));
     return found ?? (this.#shared ? (keys[0] ?? null) : null);
   }
 
@@ -162,24 +153,11 @@ export class DpopKeyring {
 
   /** Forgets the key of the session that held `token`, here and in IndexedDB (its logout). */
   forget(token: string | undefined): void {
-    const known = token === undefined ? undefined : this.#issued.get(token)?.jkt;
-    const held = this.#held?.key;
+    // Looked up before the notes of this tab's token calls are cleared (#find reads them at once).
+    const key = this.#find(token);
     this.#held = null;
     this.#issued.clear();
-    void this.#jktOf(known, held, token)
-      .then((jkt) => (jkt ? deleteDpopKey(jkt) : undefined))
-      .catch(() => undefined);
-  }
-
-  /** The session's key: known from its token calls, else the one held for it, else looked up by its token. */
-  async #jktOf(
-    known: string | undefined,
-    held: Promise<StoredDpopKey | null> | undefined,
-    token: string | undefined,
-  ): Promise<string | undefined> {
-    if (known) return known;
-    const stored = (await held) ?? (token === undefined ? undefined : await findDpopKey(token));
-    return stored?.jkt;
+    void key.then((stored) => (stored ? deleteDpopKey(stored.jkt) : undefined)).catch(() => undefined);
   }
 
   /** The server issued `token` bound to `key`: it said so (`token_type: DPoP`), or the token's `cnf.jkt` names the key. */
