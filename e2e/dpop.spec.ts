@@ -23,16 +23,16 @@ async function storedAccessToken(page: Page): Promise<string> {
   return token as string;
 }
 
-/** The DPoP key in the origin's IndexedDB, as the page sees it: whether its private key is extractable; null without one. */
+/** The DPoP key in the origin's IndexedDB (one session, one key), as the page sees it: whether its private key is extractable; null without one. */
 function storedKey(page: Page): Promise<{ extractable: boolean } | null> {
   return page.evaluate(
     () =>
       new Promise<{ extractable: boolean } | null>((resolve) => {
         const open = indexedDB.open('ngx-jot-dpop');
         open.onsuccess = () => {
-          const get = open.result.transaction('keys').objectStore('keys').get('key');
+          const get = open.result.transaction('keys').objectStore('keys').getAll();
           get.onsuccess = () => {
-            const entry = get.result as { keys: CryptoKeyPair } | undefined;
+            const [entry] = get.result as Array<{ keys: CryptoKeyPair }>;
             resolve(entry ? { extractable: entry.keys.privateKey.extractable } : null);
           };
         };
